@@ -1,0 +1,35 @@
+#include "actors/engine.hpp"
+
+#include <chrono>
+
+#include "actors/lock_actor.hpp"
+#include "actors/logger.hpp"
+#include "actors/scheduler_spawn.hpp"
+
+namespace holdfast {
+
+int64_t system_now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch())
+    .count();
+}
+
+engine_handles start_engine(caf::actor_system& system, store_backend& store,
+                            engine_config config) {
+  if (!config.now_ms)
+    config.now_ms = system_now_ms;
+
+  auto context = std::make_shared<lock_actor_context>();
+  context->store = &store;
+  context->broker = spawn_event_broker(system);
+  context->config = std::make_shared<const engine_config>(std::move(config));
+
+  auto recovered = store.load();
+  engine_handles handles;
+  handles.broker = context->broker;
+  handles.scheduler = spawn_scheduler(system, context, std::move(recovered));
+  logger("engine")->info("engine started with {} storage", store.name());
+  return handles;
+}
+
+} // namespace holdfast

@@ -1,0 +1,485 @@
+#include "actors/lock_actor.hpp"
+
+#include <chrono>
+#include <utility>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/send.hpp>
+#include <caf/typed_event_based_actor.hpp>
+#include <spdlog/spdlog.h>
+
+#include "actors/lock_id.hpp"
+#include "actors/logger.hpp"
+#include "actors/resource_state.hpp"
+
+namespace holdfast {
+
+namespace {
+
+struct lock_actor_state {
+  std::shared_ptr<const lock_actor_context> context;
+  scheduler_actor scheduler;
+  std::unique_ptr<resource_state> rules;
+  /// Reply sinks of queued requests, by waiter id.
+  std::unordered_map<uint64_t, reply_sink_ptr> waiters;
+  uint64_t next_waiter_id = 0;
+  /// Requests routed here by the scheduler and handled so far. The
+  /// scheduler compares it with its own count before retiring the actor.
+  uint64_t handled = 0;
+  /// Due time of the one pending lease timer, or 0.
+  int64_t lease_timer_due_ms = 0;
+  bool idle_timer_pending = false;
+  int64_t idle_since_ms = 0;
+
+  static inline const char* name = "holdfast.lock";
+};
+
+using lock_pointer = lock_actor::stateful_pointer<lock_actor_state>;
+
+/// Everything one state change must persist, answer and publish. Replies
+/// and events leave only after the store has committed the batch.
+struct pending_change {
+  store_batch batch;
+  std::vector<std::pair<reply_sink_ptr, lock_reply>> replies;
+  std::vector<lock_event> events;
+  /// Token of a new grant in this change, revoked if the commit fails.
+  uint64_t granted_token = 0;
+};
+
+int64_t now_ms(lock_pointer self) {
+  return self->state.context->config->now_ms();
+}
+
+lock_event make_event(event_type type, lock_record record, int64_t at_ms,
+                      std::string reason = {}) {
+  lock_event event;
+  event.type = type;
+  event.record = std::move(record);
+  event.timestamp_ms = at_ms;
+  event.reason = std::move(reason);
+  return event;
+}
+
+/// Record of a request that has no lock yet, for queue events.
+lock_record describe_request(const acquire_request& request) {
+  lock_record record;
+  record.key = request.key;
+  record.owner = request.owner;
+  record.user = request.user.empty() ? request.owner : request.user;
+  record.level = request.level;
+  record.ttl_ms = request.ttl_ms;
+  record.metadata = request.metadata;
+  return record;
+}
+
+void put_lock(pending_change& change, const lock_record& record,
+              uint64_t last_token) {
+  store_mutation mutation;
+  mutation.action = store_mutation::kind::put_lock;
+  mutation.record = record;
+  mutation.token_counter = last_token;
+  change.batch.push_back(std::move(mutation));
+}
+
+void erase_lock(pending_change& change, const lock_record& record) {
+  store_mutation mutation;
+  mutation.action = store_mutation::kind::erase_lock;
+  mutation.record = record;
+  change.batch.push_back(std::move(mutation));
+}
+
+void arm_lease_timer(lock_pointer self) {
+  auto& holder = self->state.rules->holder();
+  if (!holder)
+    return;
+  auto due = holder->expires_at_ms;
+  auto pending = self->state.lease_timer_due_ms;
+
+  // One timer at a time: an earlier pending timer re-arms itself for the
+  // current holder when it fires.
+  if (pending != 0 && pending <= due)
+    return;
+  self->state.lease_timer_due_ms = due;
+  auto delay = std::max<int64_t>(0, due - now_ms(self));
+  self->delayed_send(self, std::chrono::milliseconds{delay},
+                     lease_check_atom::value);
+}
+
+void arm_idle_timer(lock_pointer self) {
+  auto& state = self->state;
+  if (!state.rules->idle() || state.idle_timer_pending)
+    return;
+  state.idle_timer_pending = true;
+  state.idle_since_ms = now_ms(self);
+  self->delayed_send(self, state.context->config->idle_retire_after,
+                     idle_check_atom::value);
+}
+
+void send_holder_update(lock_pointer self, const lock_record& previous,
+                        bool previous_expired) {
+  auto& rules = *self->state.rules;
+  holder_update update;
+  update.key = rules.key();
+  if (rules.holder())
+    update.holder = *rules.holder();
+  update.previous_lock_id = previous.lock_id;
+  update.previous_expired = previous_expired;
+  update.waiting = static_cast<uint32_t>(rules.waiting());
+  self->send(self->state.scheduler, std::move(update));
+}
+
+/// Persists `change`, then delivers its replies and events. When the
+/// commit fails, every reply becomes `unavailable` and a new grant is
+/// revoked so that memory does not claim a lock the disk does not have.
+void commit(lock_pointer self, pending_change change) {
+  arm_lease_timer(self);
+  arm_idle_timer(self);
+
+  if (change.batch.empty()) {
+    for (auto& [sink, reply] : change.replies)
+      sink->deliver(std::move(reply));
+    for (auto& event : change.events)
+      caf::anon_send(self->state.context->broker, std::move(event));
+    return;
+  }
+
+  auto broker = self->state.context->broker;
+  auto handle = caf::actor_cast<lock_actor>(self);
+  auto replies = std::move(change.replies);
+  auto events = std::move(change.events);
+  auto granted_token = change.granted_token;
+  auto done = [broker, handle, granted_token, replies = std::move(replies),
+               events = std::move(events)](bool ok,
+                                           const std::string& reason) mutable {
+    if (!ok) {
+      for (auto& entry : replies)
+        entry.first->deliver(make_error_reply(
+          lock_errc::unavailable, "storage commit failed: " + reason));
+      if (granted_token != 0)
+        caf::anon_send(handle, store_failed_atom::value, granted_token);
+      return;
+    }
+    for (auto& entry : replies)
+      entry.first->deliver(std::move(entry.second));
+    for (auto& event : events)
+      caf::anon_send(broker, std::move(event));
+  };
+  self->state.context->store->commit(std::move(change.batch), std::move(done));
+}
+
+/// Adds the effects of a lock that ended and of the waiters that follow it.
+void add_transfer(lock_pointer self, pending_change& change,
+                  resource_state::transfer_outcome& outcome,
+                  event_type end_type, const std::string& reason) {
+  auto& state = self->state;
+  auto at = now_ms(self);
+
+  if (!outcome.ended.empty()) {
+    erase_lock(change, outcome.ended);
+    change.events.push_back(make_event(end_type, outcome.ended, at, reason));
+  }
+
+  for (auto& cancelled : outcome.cancelled) {
+    auto sink = state.waiters.find(cancelled.id);
+    if (sink != state.waiters.end()) {
+      change.replies.emplace_back(
+        sink->second, make_error_reply(lock_errc::owner_closed,
+                                       "request cancelled: " + reason));
+      state.waiters.erase(sink);
+    }
+    change.events.push_back(make_event(event_type::lock_cancelled,
+                                       describe_request(cancelled.request),
+                                       at, reason));
+  }
+
+  if (outcome.handoffs.empty())
+    return;
+  const auto& record = outcome.handoffs.front().record;
+  put_lock(change, record, state.rules->last_token());
+  change.granted_token = record.token;
+  change.events.push_back(make_event(event_type::lock_acquired, record, at));
+  for (auto& handoff : outcome.handoffs) {
+    auto sink = state.waiters.find(handoff.waiter_id);
+    if (sink == state.waiters.end())
+      continue;
+    change.replies.emplace_back(sink->second, make_lock_reply(record));
+    state.waiters.erase(sink);
+  }
+}
+
+void handle_acquire(lock_pointer self, const acquire_request& request,
+                    reply_sink_ptr& sink) {
+  auto& state = self->state;
+  auto at = now_ms(self);
+  pending_change change;
+
+  // A lease that ran out is ended first, so that this request and the
+  // waiters see the resource as it really is.
+  auto expired = state.rules->expire_if_due(at);
+  if (!expired.ended.empty())
+    add_transfer(self, change, expired, event_type::lock_expired,
+                 "lease expired");
+
+  auto waiter_id = ++state.next_waiter_id;
+  auto outcome = state.rules->acquire(request, waiter_id, at);
+  using status = resource_state::acquire_status;
+  switch (outcome.status) {
+    case status::granted:
+      put_lock(change, outcome.record, state.rules->last_token());
+      change.granted_token = outcome.record.token;
+      change.events.push_back(
+        make_event(event_type::lock_acquired, outcome.record, at));
+      change.replies.emplace_back(std::move(sink),
+                                  make_lock_reply(outcome.record));
+      break;
+    case status::reentered:
+      put_lock(change, outcome.record, state.rules->last_token());
+      change.replies.emplace_back(std::move(sink),
+                                  make_lock_reply(outcome.record));
+      break;
+    case status::conflict: {
+      auto reply = make_error_reply(
+        lock_errc::conflict, to_string(request.key) + " is held by owner '"
+                               + outcome.record.owner + "'");
+      reply.error.holder = std::move(outcome.record);
+      change.replies.emplace_back(std::move(sink), std::move(reply));
+      break;
+    }
+    case status::queued:
+      state.waiters.emplace(waiter_id, std::move(sink));
+      self->delayed_send(self, std::chrono::milliseconds{request.wait_ms},
+                         wait_timeout_atom::value, waiter_id);
+      change.events.push_back(make_event(
+        event_type::lock_queued, describe_request(request), at,
+        "waiting for owner '" + outcome.record.owner + "'"));
+      break;
+  }
+
+  if (outcome.status != status::conflict || !expired.ended.empty())
+    send_holder_update(self, expired.ended, !expired.ended.empty());
+  commit(self, std::move(change));
+}
+
+lock_reply error_reply_for(lock_errc code, const std::string& lock_id) {
+  switch (code) {
+    case lock_errc::not_owner:
+      return make_error_reply(code, "token does not match lock " + lock_id,
+                              "token");
+    case lock_errc::lease_expired:
+      return make_error_reply(code, "lease of lock " + lock_id + " expired",
+                              "lock_id");
+    default:
+      return make_error_reply(code, "lock " + lock_id + " is not held",
+                              "lock_id");
+  }
+}
+
+void handle_release(lock_pointer self, const release_request& request,
+                    reply_sink_ptr& sink) {
+  auto& state = self->state;
+  auto outcome = state.rules->release(request.lock_id, request.token,
+                                      now_ms(self));
+  if (outcome.error != lock_errc::none && outcome.ended.empty()) {
+    sink->deliver(error_reply_for(outcome.error, request.lock_id));
+    return;
+  }
+
+  pending_change change;
+  bool expired = outcome.error == lock_errc::lease_expired;
+  if (expired) {
+    add_transfer(self, change, outcome, event_type::lock_expired,
+                 "lease expired");
+    change.replies.emplace_back(std::move(sink),
+                                error_reply_for(outcome.error,
+                                                request.lock_id));
+  } else {
+    auto released = outcome.ended;
+    add_transfer(self, change, outcome, event_type::lock_released,
+                 "released by holder");
+    change.replies.emplace_back(std::move(sink),
+                                make_lock_reply(std::move(released)));
+  }
+  send_holder_update(self, outcome.ended, expired);
+  commit(self, std::move(change));
+}
+
+void handle_renew(lock_pointer self, const renew_request& request,
+                  reply_sink_ptr& sink) {
+  auto& state = self->state;
+  resource_state::transfer_outcome expiry;
+  auto [error, record] = state.rules->renew(request.lock_id, request.token,
+                                            request.ttl_ms, now_ms(self),
+                                            expiry);
+  if (error != lock_errc::none && expiry.ended.empty()) {
+    sink->deliver(error_reply_for(error, request.lock_id));
+    return;
+  }
+
+  pending_change change;
+  if (error == lock_errc::lease_expired) {
+    add_transfer(self, change, expiry, event_type::lock_expired,
+                 "lease expired");
+    change.replies.emplace_back(std::move(sink),
+                                error_reply_for(error, request.lock_id));
+    send_holder_update(self, expiry.ended, true);
+  } else {
+    put_lock(change, record, state.rules->last_token());
+    change.replies.emplace_back(std::move(sink), make_lock_reply(record));
+    send_holder_update(self, {}, false);
+  }
+  commit(self, std::move(change));
+}
+
+void handle_release_owner(lock_pointer self,
+                          const release_owner_request& request,
+                          reply_sink_ptr& sink) {
+  auto outcome = self->state.rules->remove_owner(request.owner,
+                                                 now_ms(self));
+  lock_reply reply;
+  reply.released = outcome.ended.empty() ? 0 : 1;
+  if (outcome.ended.empty() && outcome.cancelled.empty()) {
+    sink->deliver(std::move(reply));
+    return;
+  }
+
+  pending_change change;
+  add_transfer(self, change, outcome, event_type::lock_released,
+               "released with all locks of owner '" + request.owner + "'");
+  change.replies.emplace_back(std::move(sink), std::move(reply));
+  send_holder_update(self, outcome.ended, false);
+  commit(self, std::move(change));
+}
+
+void handle_wait_timeout(lock_pointer self, uint64_t waiter_id) {
+  auto& state = self->state;
+  auto removed = state.rules->remove_waiter(waiter_id);
+  if (!removed)
+    return;
+
+  pending_change change;
+  auto sink = state.waiters.find(waiter_id);
+  if (sink != state.waiters.end()) {
+    auto reply = make_error_reply(
+      lock_errc::timeout, "no grant within "
+                            + std::to_string(removed->request.wait_ms)
+                            + " ms for " + to_string(state.rules->key()),
+      "wait_ms");
+    if (state.rules->holder())
+      reply.error.holder = *state.rules->holder();
+    change.replies.emplace_back(sink->second, std::move(reply));
+    state.waiters.erase(sink);
+  }
+  change.events.push_back(make_event(event_type::lock_wait_timeout,
+                                     describe_request(removed->request),
+                                     now_ms(self)));
+  send_holder_update(self, {}, false);
+  commit(self, std::move(change));
+}
+
+void handle_lease_check(lock_pointer self) {
+  auto& state = self->state;
+  state.lease_timer_due_ms = 0;
+  auto outcome = state.rules->expire_if_due(now_ms(self));
+  if (outcome.ended.empty()) {
+    arm_lease_timer(self);
+    return;
+  }
+
+  pending_change change;
+  add_transfer(self, change, outcome, event_type::lock_expired,
+               "lease expired");
+  send_holder_update(self, outcome.ended, true);
+  commit(self, std::move(change));
+}
+
+void handle_idle_check(lock_pointer self) {
+  auto& state = self->state;
+  state.idle_timer_pending = false;
+  if (!state.rules->idle())
+    return;
+
+  auto retire_after = state.context->config->idle_retire_after.count();
+  auto idle_for = now_ms(self) - state.idle_since_ms;
+  if (idle_for < retire_after) {
+    state.idle_timer_pending = true;
+    self->delayed_send(self, std::chrono::milliseconds{retire_after - idle_for},
+                       idle_check_atom::value);
+    return;
+  }
+  self->send(state.scheduler, idle_atom::value, state.rules->key(),
+             state.rules->last_token(), state.handled);
+}
+
+void handle_store_failed(lock_pointer self, uint64_t token) {
+  logger("engine")->error("revoking token {} of {}: its grant was not persisted", token,
+             to_string(self->state.rules->key()));
+  auto outcome = self->state.rules->revoke(token, now_ms(self));
+  if (outcome.ended.empty())
+    return;
+
+  // The revoked grant never reached the disk, so there is nothing to erase.
+  pending_change change;
+  outcome.ended = lock_record{};
+  add_transfer(self, change, outcome, event_type::lock_released,
+               "grant not persisted");
+  send_holder_update(self, {}, false);
+  commit(self, std::move(change));
+}
+
+lock_actor::behavior_type
+lock_actor_impl(lock_pointer self, scheduler_actor scheduler,
+                std::shared_ptr<const lock_actor_context> context,
+                resource_key key, uint64_t last_token, lock_record holder) {
+  auto& state = self->state;
+  state.context = std::move(context);
+  state.scheduler = std::move(scheduler);
+  state.rules = std::make_unique<resource_state>(
+    std::move(key), last_token, state.context->config->limits.default_ttl_ms,
+    make_lock_id);
+  if (!holder.empty())
+    state.rules->restore_holder(std::move(holder));
+  arm_lease_timer(self);
+  arm_idle_timer(self);
+
+  return {
+    [self](acquire_request& request, reply_sink_ptr& sink) {
+      ++self->state.handled;
+      handle_acquire(self, request, sink);
+    },
+    [self](release_request& request, reply_sink_ptr& sink) {
+      ++self->state.handled;
+      handle_release(self, request, sink);
+    },
+    [self](renew_request& request, reply_sink_ptr& sink) {
+      ++self->state.handled;
+      handle_renew(self, request, sink);
+    },
+    [self](release_owner_request& request, reply_sink_ptr& sink) {
+      ++self->state.handled;
+      handle_release_owner(self, request, sink);
+    },
+    [self](wait_timeout_atom, uint64_t waiter_id) {
+      handle_wait_timeout(self, waiter_id);
+    },
+    [self](lease_check_atom) { handle_lease_check(self); },
+    [self](idle_check_atom) { handle_idle_check(self); },
+    [self](store_failed_atom, uint64_t token) {
+      handle_store_failed(self, token);
+    },
+  };
+}
+
+} // namespace
+
+lock_actor spawn_lock_actor(caf::actor_system& system,
+                            scheduler_actor scheduler,
+                            std::shared_ptr<const lock_actor_context> context,
+                            resource_key key, uint64_t last_token,
+                            lock_record holder) {
+  return system.spawn(lock_actor_impl, std::move(scheduler),
+                      std::move(context), std::move(key), last_token,
+                      std::move(holder));
+}
+
+} // namespace holdfast

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include <caf/typed_actor.hpp>
+
+#include "actors/engine.hpp"
+#include "actors/event_broker.hpp"
+#include "actors/scheduler.hpp"
+#include "actors/store_backend.hpp"
+#include "messages/atoms.hpp"
+#include "messages/reply_sink.hpp"
+#include "messages/requests.hpp"
+
+namespace holdfast {
+
+/// One actor per resource. It applies the rules of `resource_state`,
+/// persists every change before it replies, runs the wait and lease timers
+/// and publishes events. Requests come from the scheduler only.
+using lock_actor = caf::typed_actor<
+  caf::reacts_to<acquire_request, reply_sink_ptr>,
+  caf::reacts_to<release_request, reply_sink_ptr>,
+  caf::reacts_to<renew_request, reply_sink_ptr>,
+  caf::reacts_to<release_owner_request, reply_sink_ptr>,
+  caf::reacts_to<wait_timeout_atom, uint64_t>,
+  caf::reacts_to<lease_check_atom>,
+  caf::reacts_to<idle_check_atom>,
+  caf::reacts_to<store_failed_atom, uint64_t>>;
+
+/// What every lock actor shares with the scheduler that spawned it.
+struct lock_actor_context {
+  store_backend* store = nullptr;
+  event_broker_actor broker;
+  std::shared_ptr<const engine_config> config;
+};
+
+/// Spawns the lock actor of `key`. `last_token` is the highest fencing
+/// token ever issued for `key`; `holder` is a recovered holder, if any.
+lock_actor spawn_lock_actor(caf::actor_system& system,
+                            scheduler_actor scheduler,
+                            std::shared_ptr<const lock_actor_context> context,
+                            resource_key key, uint64_t last_token,
+                            lock_record holder);
+
+} // namespace holdfast

@@ -1,0 +1,158 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "messages/error_code.hpp"
+#include "messages/lock_record.hpp"
+#include "messages/requests.hpp"
+
+namespace holdfast {
+
+/// Lock rules of one resource: the holder, the wait queue, leases and
+/// fencing tokens. Plain C++ without actors or clocks, so that every rule is
+/// tested directly; callers pass the current time in milliseconds since the
+/// Unix epoch and act on the returned outcomes (persist, reply, publish).
+///
+/// The lock is exclusive and re-entrant per owner: an owner that asks again
+/// gets the lock it holds, with its lease refreshed, and one release frees
+/// it. Waiters are served by priority, then arrival.
+class resource_state {
+public:
+  /// Produces a fresh, unguessable lock id for each grant.
+  using lock_id_generator = std::function<std::string()>;
+
+  /// A request waiting for the resource.
+  struct waiter {
+    uint64_t id = 0;
+    acquire_request request;
+    int64_t enqueued_at_ms = 0;
+  };
+
+  /// A grant to a waiter that was queued before.
+  struct handoff {
+    uint64_t waiter_id = 0;
+    lock_record record;
+  };
+
+  enum class acquire_status {
+    /// A new lock with a new token.
+    granted,
+    /// The owner already held the lock; its lease was refreshed.
+    reentered,
+    /// Try-lock on a held resource; `record` is the holder.
+    conflict,
+    /// The request waits; `record` is the holder it waits for.
+    queued,
+  };
+
+  struct acquire_outcome {
+    acquire_status status = acquire_status::granted;
+    lock_record record;
+  };
+
+  /// Outcome of release, expiry and owner removal: the lock that ended (if
+  /// any) and the waiters that now hold the resource.
+  struct transfer_outcome {
+    lock_errc error = lock_errc::none;
+    lock_record ended;
+    std::vector<handoff> handoffs;
+    std::vector<waiter> cancelled;
+  };
+
+  /// `default_ttl_ms` is the lease of requests that ask for none.
+  resource_state(resource_key key, uint64_t last_token, int64_t default_ttl_ms,
+                 lock_id_generator make_lock_id);
+
+  /// Restores a holder recovered from storage. Raises the token counter to
+  /// the holder's token if needed.
+  void restore_holder(lock_record record);
+
+  /// Grants, re-enters, rejects or queues `request`. A request is queued
+  /// only when `request.wait_ms > 0`; `waiter_id` identifies it then.
+  acquire_outcome acquire(const acquire_request& request, uint64_t waiter_id,
+                          int64_t now_ms);
+
+  /// Releases the lock `lock_id` and hands the resource to the next waiter.
+  /// Errors: `not_found` for another lock id, `not_owner` for a wrong
+  /// non-zero token, `lease_expired` when the lease ran out (the lock then
+  /// expires as part of this call).
+  transfer_outcome release(const std::string& lock_id, uint64_t token,
+                           int64_t now_ms);
+
+  /// Extends the lease of `lock_id` to `ttl_ms` from now (0: the lock's own
+  /// TTL). Same errors as `release`; on `lease_expired` the expiry happens
+  /// and `expiry` receives its outcome.
+  std::pair<lock_errc, lock_record>
+  renew(const std::string& lock_id, uint64_t token, int64_t ttl_ms,
+        int64_t now_ms, transfer_outcome& expiry);
+
+  /// Expires the holder if its lease has run out at `now_ms`.
+  transfer_outcome expire_if_due(int64_t now_ms);
+
+  /// Removes the waiter `waiter_id`, for a wait timeout.
+  std::optional<waiter> remove_waiter(uint64_t waiter_id);
+
+  /// Releases the lock of `owner` and removes all its waiters.
+  transfer_outcome remove_owner(const std::string& owner, int64_t now_ms);
+
+  /// Drops the holder whose grant could not be persisted and hands the
+  /// resource on. Does nothing when `token` is no longer the holder's.
+  transfer_outcome revoke(uint64_t token, int64_t now_ms);
+
+  const resource_key& key() const noexcept {
+    return key_;
+  }
+
+  /// The current holder, or nothing.
+  const std::optional<lock_record>& holder() const noexcept {
+    return holder_;
+  }
+
+  size_t waiting() const noexcept {
+    return queue_.size();
+  }
+
+  uint64_t last_token() const noexcept {
+    return last_token_;
+  }
+
+  bool idle() const noexcept {
+    return !holder_ && queue_.empty();
+  }
+
+private:
+  /// Queue order: higher priority first, then lower arrival sequence.
+  using queue_key = std::pair<int, uint64_t>;
+
+  lock_record grant(const acquire_request& request, int64_t now_ms);
+
+  int64_t ttl_of(const acquire_request& request) const noexcept;
+
+  /// Ends the current holder, then grants to the next waiters.
+  void end_holder(transfer_outcome& outcome, int64_t now_ms);
+
+  void hand_off(transfer_outcome& outcome, int64_t now_ms);
+
+  std::optional<waiter> take_waiter(std::map<queue_key, waiter>::iterator it);
+
+  lock_errc check_holder(const std::string& lock_id, uint64_t token,
+                         int64_t now_ms) const;
+
+  resource_key key_;
+  uint64_t last_token_;
+  int64_t default_ttl_ms_;
+  lock_id_generator make_lock_id_;
+  std::optional<lock_record> holder_;
+  std::map<queue_key, waiter> queue_;
+  /// Waiter id to its queue position, for timeouts.
+  std::map<uint64_t, queue_key> positions_;
+  uint64_t arrivals_ = 0;
+};
+
+} // namespace holdfast

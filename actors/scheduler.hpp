@@ -1,0 +1,28 @@
+#pragma once
+
+#include <cstdint>
+
+#include <caf/typed_actor.hpp>
+
+#include "messages/atoms.hpp"
+#include "messages/engine.hpp"
+#include "messages/reply_sink.hpp"
+#include "messages/requests.hpp"
+
+namespace holdfast {
+
+/// Entry point of every client request. It validates, routes to the lock
+/// actor of the resource (spawning it on demand) and serves get and list
+/// from the holder updates that lock actors send. Each request carries the
+/// sink that receives its one reply.
+using scheduler_actor = caf::typed_actor<
+  caf::reacts_to<acquire_request, reply_sink_ptr>,
+  caf::reacts_to<release_request, reply_sink_ptr>,
+  caf::reacts_to<renew_request, reply_sink_ptr>,
+  caf::reacts_to<get_request, reply_sink_ptr>,
+  caf::reacts_to<list_request, reply_sink_ptr>,
+  caf::reacts_to<release_owner_request, reply_sink_ptr>,
+  caf::reacts_to<holder_update>,
+  caf::reacts_to<idle_atom, resource_key, uint64_t, uint64_t>>;
+
+} // namespace holdfast

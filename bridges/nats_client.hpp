@@ -1,0 +1,78 @@
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "bridges/wire_encoding.hpp"
+#include "messages/events.hpp"
+#include "messages/replies.hpp"
+#include "messages/requests.hpp"
+
+namespace holdfast {
+
+/// Settings of a client connection to a running service.
+struct client_options {
+  std::string url = "nats://127.0.0.1:4222";
+  std::string tenant = "default";
+  wire_encoding encoding = wire_encoding::msgpack;
+  /// Time to wait for a reply on top of the request's own wait time.
+  std::chrono::milliseconds timeout{5'000};
+  /// Connection name shown by `nats-server` monitoring.
+  std::string name = "holdfast-client";
+};
+
+/// Raw reply of `nats_client::request_raw`, for tests of malformed input.
+struct raw_reply {
+  /// True when no reply came within the timeout or nobody listens.
+  bool timed_out = false;
+  std::string data;
+  std::string content_type;
+};
+
+/// Synchronous client of the NATS protocol, used by the CLI, the tests and
+/// the benchmarks. Every call blocks until the reply arrives. A transport
+/// failure becomes a reply with code `unavailable`. One instance may be
+/// used from several threads.
+class nats_client {
+public:
+  /// Connects to `options.url`; throws `std::runtime_error` on failure.
+  explicit nats_client(client_options options);
+  ~nats_client();
+
+  nats_client(const nats_client&) = delete;
+  nats_client& operator=(const nats_client&) = delete;
+
+  /// The tenant of `request.key` is replaced by the client's tenant when it
+  /// is empty. Waits up to `request.wait_ms` plus the client timeout.
+  lock_reply acquire(acquire_request request);
+  lock_reply release(release_request request);
+  lock_reply renew(renew_request request);
+  lock_reply get(get_request request);
+  lock_reply list(list_request request);
+  lock_reply release_owner(release_owner_request request);
+
+  /// Sends `payload` unchanged to `subject`, as JSON when `json` is set.
+  raw_reply request_raw(const std::string& subject, const std::string& payload,
+                        bool json, std::chrono::milliseconds timeout);
+
+  using event_handler = std::function<void(const lock_event&)>;
+
+  /// Delivers events matching `filter` to `handler` on a NATS thread until
+  /// the returned handle is destroyed.
+  std::shared_ptr<void> subscribe_events(const event_filter& filter,
+                                         event_handler handler);
+
+  const client_options& options() const noexcept {
+    return options_;
+  }
+
+private:
+  struct impl;
+
+  client_options options_;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace holdfast

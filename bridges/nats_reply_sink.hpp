@@ -1,0 +1,50 @@
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "bridges/nats_publisher.hpp"
+#include "messages/reply_sink.hpp"
+#include "messages/wire_codec.hpp"
+
+namespace holdfast {
+
+/// Publishes the reply to one NATS request on its reply subject, in the
+/// encoding of the request. A sink destroyed without a reply (the engine
+/// dropped the request) replies `unavailable`, so that the client does not
+/// wait for its timeout.
+class nats_reply_sink final : public reply_sink {
+public:
+  nats_reply_sink(nats_publisher_ptr publisher, std::string_view reply_subject,
+                  request_verb verb, wire_encoding encoding,
+                  uint64_t request_id);
+
+  ~nats_reply_sink() override;
+
+  void deliver(lock_reply reply) override;
+
+  /// Encodes `reply` and publishes it on `reply_subject`. The router also
+  /// uses it for the requests that it rejects itself.
+  static void publish_reply(nats_publisher& publisher,
+                            const char* reply_subject, request_verb verb,
+                            const lock_reply& reply, wire_encoding encoding,
+                            uint64_t request_id);
+
+private:
+  const char* reply_subject() const noexcept;
+
+  nats_publisher_ptr publisher_;
+  /// Inbox subjects of nats.c and the Go client are about 30 to 50 bytes,
+  /// so they fit here and a request allocates no separate subject string.
+  std::array<char, 96> short_subject_;
+  std::string long_subject_;
+  request_verb verb_;
+  wire_encoding encoding_;
+  uint64_t request_id_;
+  std::atomic<bool> delivered_{false};
+};
+
+} // namespace holdfast

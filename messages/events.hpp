@@ -1,0 +1,62 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <caf/meta/type_name.hpp>
+
+#include "messages/lock_record.hpp"
+
+namespace holdfast {
+
+/// Kind of state change. The wire names are dotted, such as
+/// "lock.acquired", and their two parts become two NATS subject tokens.
+enum class event_type : uint8_t {
+  lock_acquired = 0,
+  lock_released,
+  lock_expired,
+  lock_wait_timeout,
+  lock_queued,
+  lock_cancelled,
+};
+
+std::string_view to_string_view(event_type type);
+
+std::optional<event_type> parse_event_type(std::string_view name);
+
+/// One state change of a resource. `record` is the lock concerned: the
+/// granted, released or expired lock, or the request that waits, timed out
+/// or was cancelled (then without lock id and token).
+struct lock_event {
+  event_type type = event_type::lock_acquired;
+  lock_record record;
+  int64_t timestamp_ms = 0;
+  /// Short explanation, such as "released by owner close".
+  std::string reason;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lock_event& x) {
+  return f(caf::meta::type_name("lock_event"), x.type, x.record,
+           x.timestamp_ms, x.reason);
+}
+
+/// Selects events for a subscriber. Empty fields match everything.
+struct event_filter {
+  std::string tenant;
+  std::string type;
+  std::string project;
+  std::string workspace;
+
+  bool matches(const lock_event& event) const;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, event_filter& x) {
+  return f(caf::meta::type_name("event_filter"), x.tenant, x.type, x.project,
+           x.workspace);
+}
+
+} // namespace holdfast

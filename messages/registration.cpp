@@ -1,0 +1,41 @@
+#include "messages/registration.hpp"
+
+#include "messages/engine.hpp"
+#include "messages/error_code.hpp"
+#include "messages/events.hpp"
+#include "messages/replies.hpp"
+#include "messages/requests.hpp"
+
+namespace holdfast {
+
+void register_messages(caf::actor_system_config& config) {
+  config.add_message_type<resource_key>("holdfast::resource_key");
+  config.add_message_type<lock_record>("holdfast::lock_record");
+  config.add_message_type<acquire_request>("holdfast::acquire_request");
+  config.add_message_type<release_request>("holdfast::release_request");
+  config.add_message_type<renew_request>("holdfast::renew_request");
+  config.add_message_type<get_request>("holdfast::get_request");
+  config.add_message_type<list_request>("holdfast::list_request");
+  config.add_message_type<release_owner_request>(
+    "holdfast::release_owner_request");
+  config.add_message_type<lock_error>("holdfast::lock_error");
+  config.add_message_type<lock_reply>("holdfast::lock_reply");
+  config.add_message_type<lock_event>("holdfast::lock_event");
+  config.add_message_type<event_filter>("holdfast::event_filter");
+  config.add_message_type<holder_update>("holdfast::holder_update");
+
+  auto render = [](uint8_t value, caf::atom_value,
+                   const caf::message& context) {
+    std::string result = "holdfast: ";
+    result += to_string_view(static_cast<lock_errc>(value));
+    if (!context.empty()) {
+      result += " (";
+      result += to_string(context);
+      result += ")";
+    }
+    return result;
+  };
+  config.add_error_category(lock_error_category, render);
+}
+
+} // namespace holdfast

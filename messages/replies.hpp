@@ -1,0 +1,59 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <caf/meta/type_name.hpp>
+
+#include "messages/error_code.hpp"
+#include "messages/lock_record.hpp"
+
+namespace holdfast {
+
+/// Failure of a request: the stable code, a readable message, the offending
+/// request field if one is to blame, and the current holder on `conflict`.
+struct lock_error {
+  lock_errc code = lock_errc::none;
+  std::string message;
+  std::string field;
+  lock_record holder;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lock_error& x) {
+  return f(caf::meta::type_name("lock_error"), x.code, x.message, x.field,
+           x.holder);
+}
+
+lock_error make_lock_error(lock_errc code, std::string message,
+                           std::string field = {});
+
+/// Result of any request. On success `error.code` is `none` and the verb
+/// decides which of the other fields is set: `lock` for acquire, release,
+/// renew and get, `locks` for list, `released` for release_owner.
+struct lock_reply {
+  lock_error error;
+  lock_record lock;
+  std::vector<lock_record> locks;
+  uint32_t released = 0;
+  /// Number of requests waiting for the resource, reported by get.
+  uint32_t waiting = 0;
+
+  bool ok() const noexcept {
+    return error.code == lock_errc::none;
+  }
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, lock_reply& x) {
+  return f(caf::meta::type_name("lock_reply"), x.error, x.lock, x.locks,
+           x.released, x.waiting);
+}
+
+lock_reply make_error_reply(lock_errc code, std::string message,
+                            std::string field = {});
+
+lock_reply make_lock_reply(lock_record record);
+
+} // namespace holdfast

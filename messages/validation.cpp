@@ -1,0 +1,197 @@
+#include "messages/validation.hpp"
+
+#include <string>
+
+namespace holdfast {
+
+namespace {
+
+bool is_token_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+         || (c >= '0' && c <= '9') || c == '_' || c == '-';
+}
+
+lock_error ok() {
+  return {};
+}
+
+lock_error invalid(std::string field, std::string message) {
+  return make_lock_error(lock_errc::invalid_request, std::move(message),
+                         std::move(field));
+}
+
+std::string length_text(size_t max_length) {
+  return std::to_string(max_length) + " bytes";
+}
+
+lock_error check_tenant(std::string_view tenant,
+                        const request_limits& limits) {
+  if (tenant.empty())
+    return invalid("tenant", "tenant is missing");
+  if (!is_valid_tenant(tenant, limits))
+    return invalid("tenant", "tenant must be 1 to "
+                               + length_text(limits.max_tenant_length)
+                               + " of letters, digits, '_' or '-'");
+  return ok();
+}
+
+lock_error check_name(std::string_view field, std::string_view value,
+                      size_t max_length, bool required) {
+  std::string name{field};
+  if (value.empty()) {
+    if (required)
+      return invalid(name, name + " is missing");
+    return ok();
+  }
+  if (!is_valid_name(value, max_length))
+    return invalid(name, name + " must be 1 to " + length_text(max_length)
+                           + " of printable ASCII without spaces");
+  return ok();
+}
+
+lock_error check_key(const resource_key& key, const request_limits& limits) {
+  if (auto error = check_tenant(key.tenant, limits); error.code != lock_errc::none)
+    return error;
+  if (auto error = check_name("project", key.project, limits.max_name_length,
+                              true);
+      error.code != lock_errc::none)
+    return error;
+  return check_name("workspace", key.workspace, limits.max_name_length, true);
+}
+
+lock_error check_lock_id(std::string_view lock_id,
+                         const request_limits& limits) {
+  return check_name("lock_id", lock_id, limits.max_lock_id_length, true);
+}
+
+lock_error check_ttl(int64_t ttl_ms, const request_limits& limits) {
+  if (ttl_ms == 0)
+    return ok();
+  if (ttl_ms < limits.min_ttl_ms || ttl_ms > limits.max_ttl_ms)
+    return invalid("ttl_ms", "ttl_ms must be 0 (the default lease) or between "
+                               + std::to_string(limits.min_ttl_ms) + " and "
+                               + std::to_string(limits.max_ttl_ms));
+  return ok();
+}
+
+lock_error check_metadata(const metadata_map& metadata,
+                          const request_limits& limits) {
+  if (metadata.size() > limits.max_metadata_entries)
+    return invalid("metadata", "metadata has more than "
+                                 + std::to_string(limits.max_metadata_entries)
+                                 + " entries");
+  for (const auto& [key, value] : metadata) {
+    if (key.empty() || key.size() > limits.max_metadata_key_length)
+      return invalid("metadata", "metadata key must be 1 to "
+                                   + length_text(limits.max_metadata_key_length));
+    for (char c : key)
+      if (!is_token_char(c) && c != '.')
+        return invalid("metadata." + key,
+                       "metadata key must contain only letters, digits, "
+                       "'.', '_' or '-'");
+    if (value.size() > limits.max_metadata_value_length)
+      return invalid("metadata." + key,
+                     "metadata value exceeds "
+                       + length_text(limits.max_metadata_value_length));
+  }
+  return ok();
+}
+
+} // namespace
+
+bool is_valid_tenant(std::string_view tenant, const request_limits& limits) {
+  if (tenant.empty() || tenant.size() > limits.max_tenant_length)
+    return false;
+  for (char c : tenant)
+    if (!is_token_char(c))
+      return false;
+  return true;
+}
+
+bool is_valid_name(std::string_view name, size_t max_length) {
+  if (name.empty() || name.size() > max_length)
+    return false;
+  for (char c : name)
+    if (c <= ' ' || c > '~')
+      return false;
+  return true;
+}
+
+lock_error validate(const acquire_request& request,
+                    const request_limits& limits) {
+  if (auto error = check_key(request.key, limits); error.code != lock_errc::none)
+    return error;
+  if (auto error = check_name("owner", request.owner, limits.max_owner_length,
+                              true);
+      error.code != lock_errc::none)
+    return error;
+  if (auto error = check_name("user", request.user, limits.max_user_length,
+                              false);
+      error.code != lock_errc::none)
+    return error;
+  if (request.wait_ms < 0 || request.wait_ms > limits.max_wait_ms)
+    return invalid("wait_ms", "wait_ms must be between 0 and "
+                                + std::to_string(limits.max_wait_ms));
+  if (auto error = check_ttl(request.ttl_ms, limits);
+      error.code != lock_errc::none)
+    return error;
+  return check_metadata(request.metadata, limits);
+}
+
+lock_error validate(const release_request& request,
+                    const request_limits& limits) {
+  if (auto error = check_tenant(request.tenant, limits);
+      error.code != lock_errc::none)
+    return error;
+  return check_lock_id(request.lock_id, limits);
+}
+
+lock_error validate(const renew_request& request,
+                    const request_limits& limits) {
+  if (auto error = check_tenant(request.tenant, limits);
+      error.code != lock_errc::none)
+    return error;
+  if (auto error = check_lock_id(request.lock_id, limits);
+      error.code != lock_errc::none)
+    return error;
+  return check_ttl(request.ttl_ms, limits);
+}
+
+lock_error validate(const get_request& request, const request_limits& limits) {
+  return check_key(request.key, limits);
+}
+
+lock_error validate(const list_request& request,
+                    const request_limits& limits) {
+  if (auto error = check_tenant(request.tenant, limits);
+      error.code != lock_errc::none)
+    return error;
+  if (auto error = check_name("project", request.project,
+                              limits.max_name_length, false);
+      error.code != lock_errc::none)
+    return error;
+  if (auto error = check_name("workspace", request.workspace,
+                              limits.max_name_length, false);
+      error.code != lock_errc::none)
+    return error;
+  if (auto error = check_name("owner", request.owner, limits.max_owner_length,
+                              false);
+      error.code != lock_errc::none)
+    return error;
+  if (request.meta_key.empty() && !request.meta_value.empty())
+    return invalid("meta_key", "meta_key is missing but meta_value is set");
+  if (request.meta_key.size() > limits.max_metadata_key_length)
+    return invalid("meta_key", "meta_key exceeds "
+                                 + length_text(limits.max_metadata_key_length));
+  return ok();
+}
+
+lock_error validate(const release_owner_request& request,
+                    const request_limits& limits) {
+  if (auto error = check_tenant(request.tenant, limits);
+      error.code != lock_errc::none)
+    return error;
+  return check_name("owner", request.owner, limits.max_owner_length, true);
+}
+
+} // namespace holdfast
