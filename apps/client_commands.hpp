@@ -1,0 +1,16 @@
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include "apps/cli_options.hpp"
+
+namespace holdfast {
+
+/// Adds `lock acquire|release|renew|get|list|release-owner` to `app`. The
+/// selected command stores its work in `action`.
+void add_lock_commands(CLI::App& app, command_action& action);
+
+/// Adds `events`, which prints events until SIGINT or SIGTERM.
+void add_events_command(CLI::App& app, command_action& action);
+
+} // namespace holdfast

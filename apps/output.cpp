@@ -1,0 +1,128 @@
+#include "apps/output.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+
+#include "apps/durations.hpp"
+
+namespace holdfast {
+
+namespace {
+
+std::string describe_metadata(const metadata_map& metadata) {
+  std::string result;
+  for (const auto& [key, value] : metadata) {
+    if (!result.empty())
+      result += ',';
+    result += key + '=' + value;
+  }
+  return result;
+}
+
+std::string resource_name(const resource_key& key) {
+  return key.project + '/' + key.workspace;
+}
+
+} // namespace
+
+std::string format_time(int64_t unix_ms) {
+  auto seconds = static_cast<std::time_t>(unix_ms / 1000);
+  std::tm parts{};
+  ::gmtime_r(&seconds, &parts);
+  char buffer[32];
+  auto size
+      = std::strftime(buffer, sizeof(buffer), "%Y-%m-%dT%H:%M:%SZ", &parts);
+  return std::string(buffer, size);
+}
+
+std::string format_remaining(int64_t unix_ms, int64_t now_ms) {
+  if (unix_ms <= now_ms)
+    return "expired";
+  // Whole seconds are precise enough for a lease and read better.
+  auto left = (unix_ms - now_ms + 999) / 1000 * 1000;
+  return format_duration(std::chrono::milliseconds{left});
+}
+
+std::string describe_lock(const lock_record& record, int64_t now_ms,
+                          bool show_lock_id) {
+  std::string result = resource_name(record.key) + " held by " + record.owner;
+  if (!record.user.empty())
+    result += " (user " + record.user + ")";
+  result += ", token " + std::to_string(record.token);
+  if (record.expires_at_ms > 0)
+    result += ", lease expires " + format_time(record.expires_at_ms) + " (in "
+              + format_remaining(record.expires_at_ms, now_ms) + ")";
+  if (show_lock_id && !record.lock_id.empty())
+    result += ", lock id " + record.lock_id;
+  auto metadata = describe_metadata(record.metadata);
+  if (!metadata.empty())
+    result += ", metadata " + metadata;
+  return result;
+}
+
+std::string format_lock_table(const std::vector<lock_record>& locks,
+                              int64_t now_ms) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"PROJECT", "WORKSPACE", "OWNER", "USER", "PRIORITY", "TOKEN",
+                  "EXPIRES IN", "METADATA"});
+  for (const auto& lock : locks)
+    rows.push_back({lock.key.project, lock.key.workspace, lock.owner, lock.user,
+                    std::string{to_string_view(lock.level)},
+                    std::to_string(lock.token),
+                    format_remaining(lock.expires_at_ms, now_ms),
+                    describe_metadata(lock.metadata)});
+  std::vector<size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], row[i].size());
+  std::string result;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size())
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
+    result += line + '\n';
+  }
+  return result;
+}
+
+std::string describe_event(const lock_event& event) {
+  const auto& record = event.record;
+  std::string result = format_time(event.timestamp_ms) + ' '
+                       + std::string{to_string_view(event.type)} + ' '
+                       + to_string(record.key);
+  if (!record.owner.empty())
+    result += " owner=" + record.owner;
+  if (!record.user.empty())
+    result += " user=" + record.user;
+  if (record.token != 0)
+    result += " token=" + std::to_string(record.token);
+  if (!event.reason.empty())
+    result += " reason=\"" + event.reason + '"';
+  return result;
+}
+
+std::string format_error(const lock_error& error) {
+  std::string result = to_string(error.code) + ": " + error.message;
+  if (!error.field.empty())
+    result += " (field: " + error.field + ")";
+  return result;
+}
+
+std::string describe_error(const lock_error& error) {
+  auto result = "error: " + format_error(error);
+  if (!error.holder.empty()) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    result += "\n  current holder: " + describe_lock(error.holder, now, false);
+  }
+  return result;
+}
+
+} // namespace holdfast

@@ -1,0 +1,76 @@
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <thread>
+#include <string>
+#include <vector>
+
+#include "bridges/nats_client.hpp"
+#include "tests/support/process.hpp"
+#include "tests/support/temp_dir.hpp"
+
+namespace holdfast::test {
+
+/// A real `holdfast serve` process for one test, talking to an external
+/// NATS server and keeping its LMDB data in a temporary directory that
+/// survives `restart` and `kill`.
+class holdfast_service {
+public:
+  /// Writes the configuration and starts the service; waits until it
+  /// answers requests. `extra_yaml` is appended to the configuration.
+  explicit holdfast_service(std::string nats_url, std::string extra_yaml = {});
+  ~holdfast_service();
+
+  holdfast_service(const holdfast_service&) = delete;
+  holdfast_service& operator=(const holdfast_service&) = delete;
+
+  /// Starts the service and waits until it answers; throws
+  /// `std::runtime_error` with the end of its log when it does not.
+  void start();
+
+  /// Kills the service with SIGKILL, as a crash would.
+  void kill();
+
+  /// Stops the service with SIGTERM and returns its exit status.
+  int stop();
+
+  process& running();
+
+  /// Returns a new client connected to the service's NATS server.
+  std::unique_ptr<nats_client> make_client(
+    std::chrono::milliseconds timeout = std::chrono::seconds{5}) const;
+
+  const std::string& nats_url() const noexcept {
+    return nats_url_;
+  }
+
+  std::string log_path() const;
+
+  std::string config_path() const;
+
+  /// Returns the last part of the service log, for failure messages.
+  std::string log_tail() const;
+
+private:
+  std::string nats_url_;
+  temp_dir directory_{"holdfast-service"};
+  std::unique_ptr<process> process_;
+};
+
+/// Path of the `holdfast` binary under test.
+std::string holdfast_binary();
+
+/// Waits up to `timeout` for `condition` to hold, checking every 10 ms.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() >= deadline)
+      return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds{10});
+  }
+  return true;
+}
+
+} // namespace holdfast::test

@@ -1,0 +1,592 @@
+#include <boost/test/unit_test.hpp>
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <ostream>
+#include <string>
+
+#include <msgpack.hpp>
+#include <nlohmann/json.hpp>
+
+#include "messages/wire_codec.hpp"
+
+namespace holdfast {
+
+// Lets BOOST_TEST print codes by name when a comparison fails.
+std::ostream& boost_test_print_type(std::ostream& out, lock_errc code) {
+  return out << to_string_view(code);
+}
+
+} // namespace holdfast
+
+using namespace holdfast;
+
+namespace {
+
+constexpr std::array<wire_encoding, 2> encodings{wire_encoding::msgpack,
+                                                 wire_encoding::json};
+
+const char* name_of(wire_encoding encoding) {
+  return encoding == wire_encoding::json ? "json" : "msgpack";
+}
+
+lock_record sample_record(std::string lock_id = "lk-7f3a9c") {
+  lock_record record;
+  record.lock_id = std::move(lock_id);
+  record.key = {"team-a", "network", "prod"};
+  record.owner = "pr-1234";
+  record.user = "alice";
+  record.level = priority::critical;
+  record.token = (uint64_t{1} << 63) + 17;
+  record.acquired_at_ms = 1'700'000'000'123;
+  record.expires_at_ms = 1'700'000'300'123;
+  record.ttl_ms = 300'000;
+  record.metadata = {{"env", "prod"}, {"pr.url", "https://git/pr/1234"}};
+  return record;
+}
+
+template <class Request>
+Request round_trip_request(const Request& request, wire_encoding encoding) {
+  std::string body;
+  encode_request(request, encoding, body);
+  Request result;
+  auto error = decode_request(body, encoding, result);
+  BOOST_TEST(error.code == lock_errc::none, error.message);
+  return result;
+}
+
+lock_reply round_trip_reply(request_verb verb, const lock_reply& reply,
+                            wire_encoding encoding) {
+  auto body = encode_reply(verb, reply, encoding);
+  lock_reply result;
+  auto error = decode_reply(body, encoding, result);
+  BOOST_TEST(error.code == lock_errc::none, error.message);
+  return result;
+}
+
+/// Decodes `body` as an acquire request and returns the error.
+lock_error acquire_error(const std::string& body, wire_encoding encoding) {
+  acquire_request request;
+  return decode_request(body, encoding, request);
+}
+
+std::string to_msgpack(const nlohmann::json& tree) {
+  auto bytes = nlohmann::json::to_msgpack(tree);
+  return {bytes.begin(), bytes.end()};
+}
+
+/// Encodes `tree` in `encoding`, so that one malformed request can be
+/// checked in both encodings.
+std::string body_of(const nlohmann::json& tree, wire_encoding encoding) {
+  return encoding == wire_encoding::json ? tree.dump() : to_msgpack(tree);
+}
+
+} // namespace
+
+BOOST_AUTO_TEST_SUITE(wire_codec)
+
+BOOST_AUTO_TEST_CASE(verb_names_round_trip) {
+  for (auto verb :
+       {request_verb::acquire, request_verb::release, request_verb::renew,
+        request_verb::get, request_verb::list, request_verb::release_owner}) {
+    auto parsed = parse_request_verb(to_string_view(verb));
+    BOOST_TEST(parsed.has_value());
+    BOOST_TEST((parsed == verb));
+  }
+  BOOST_TEST(!parse_request_verb("lock").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(acquire_round_trip) {
+  acquire_request request;
+  request.key = {"", "network", "prod"};
+  request.owner = "pr-1234";
+  request.user = "alice";
+  request.level = priority::high;
+  request.wait_ms = 1'500;
+  request.ttl_ms = 60'000;
+  request.metadata = {{"env", "prod"}, {"ticket", "OPS-9"}};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_request(request, encoding);
+      BOOST_TEST(result.key.tenant == "");
+      BOOST_TEST(result.key.project == "network");
+      BOOST_TEST(result.key.workspace == "prod");
+      BOOST_TEST(result.owner == "pr-1234");
+      BOOST_TEST(result.user == "alice");
+      BOOST_TEST((result.level == priority::high));
+      BOOST_TEST(result.wait_ms == 1'500);
+      BOOST_TEST(result.ttl_ms == 60'000);
+      BOOST_CHECK(result.metadata == request.metadata);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(release_round_trip) {
+  release_request request{"", "lk-1", std::numeric_limits<uint64_t>::max()};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_request(request, encoding);
+      BOOST_TEST(result.lock_id == "lk-1");
+      BOOST_TEST(result.token == std::numeric_limits<uint64_t>::max());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(renew_round_trip) {
+  renew_request request{"", "lk-2", 42, 90'000};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_request(request, encoding);
+      BOOST_TEST(result.lock_id == "lk-2");
+      BOOST_TEST(result.token == 42u);
+      BOOST_TEST(result.ttl_ms == 90'000);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(get_round_trip) {
+  get_request request{{"", "network", "staging"}};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_request(request, encoding);
+      BOOST_TEST(result.key.project == "network");
+      BOOST_TEST(result.key.workspace == "staging");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(list_round_trip) {
+  list_request request{"", "network", "prod", "pr-9", "env", "prod"};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_request(request, encoding);
+      BOOST_TEST(result.project == "network");
+      BOOST_TEST(result.workspace == "prod");
+      BOOST_TEST(result.owner == "pr-9");
+      BOOST_TEST(result.meta_key == "env");
+      BOOST_TEST(result.meta_value == "prod");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(release_owner_round_trip) {
+  release_owner_request request{"", "pr-77"};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_request(request, encoding);
+      BOOST_TEST(result.owner == "pr-77");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(missing_fields_keep_defaults) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      acquire_request request;
+      auto body = body_of({{"project", "p"}}, encoding);
+      auto error = decode_request(body, encoding, request);
+      BOOST_TEST(error.code == lock_errc::none, error.message);
+      BOOST_TEST(request.key.project == "p");
+      BOOST_TEST((request.level == priority::medium));
+      BOOST_TEST(request.wait_ms == 0);
+      BOOST_TEST(request.ttl_ms == 0);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(lock_reply_round_trip) {
+  auto reply = make_lock_reply(sample_record());
+  for (auto verb :
+       {request_verb::acquire, request_verb::release, request_verb::renew}) {
+    for (auto encoding : encodings) {
+      BOOST_TEST_CONTEXT(name_of(encoding) << " " << to_string_view(verb)) {
+        auto result = round_trip_reply(verb, reply, encoding);
+        BOOST_TEST(result.ok());
+        BOOST_CHECK(result.lock == reply.lock);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(get_reply_round_trip) {
+  auto reply = make_lock_reply(sample_record());
+  reply.waiting = 4;
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_reply(request_verb::get, reply, encoding);
+      BOOST_TEST(result.ok());
+      BOOST_CHECK(result.lock == reply.lock);
+      BOOST_TEST(result.waiting == 4u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(get_reply_without_holder) {
+  lock_reply reply;
+  reply.waiting = 2;
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto body = encode_reply(request_verb::get, reply, encoding);
+      auto result = round_trip_reply(request_verb::get, reply, encoding);
+      BOOST_TEST(result.ok());
+      BOOST_TEST(result.lock.empty());
+      BOOST_TEST(result.waiting == 2u);
+    }
+  }
+  auto tree = nlohmann::json::parse(
+      encode_reply(request_verb::get, reply, wire_encoding::json));
+  BOOST_TEST(!tree.contains("lock"));
+}
+
+BOOST_AUTO_TEST_CASE(list_reply_round_trip) {
+  lock_reply reply;
+  reply.locks = {sample_record("lk-a"), sample_record("lk-b")};
+  reply.locks[1].key.workspace = "dev";
+  reply.locks[1].metadata.clear();
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_reply(request_verb::list, reply, encoding);
+      BOOST_TEST(result.ok());
+      BOOST_TEST(result.locks.size() == 2u);
+      BOOST_CHECK(result.locks == reply.locks);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(release_owner_reply_round_trip) {
+  lock_reply reply;
+  reply.released = 3;
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result
+          = round_trip_reply(request_verb::release_owner, reply, encoding);
+      BOOST_TEST(result.ok());
+      BOOST_TEST(result.released == 3u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(error_reply_round_trip) {
+  auto reply
+      = make_error_reply(lock_errc::conflict, "held by pr-1234", "workspace");
+  reply.error.holder = sample_record();
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_reply(request_verb::acquire, reply, encoding);
+      BOOST_TEST(!result.ok());
+      BOOST_TEST((result.error.code == lock_errc::conflict));
+      BOOST_TEST(result.error.message == "held by pr-1234");
+      BOOST_TEST(result.error.field == "workspace");
+      BOOST_CHECK(result.error.holder == reply.error.holder);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(reply_json_shapes) {
+  auto ok = nlohmann::json::parse(encode_reply(request_verb::acquire,
+                                               make_lock_reply(sample_record()),
+                                               wire_encoding::json));
+  BOOST_TEST(ok.at("ok") == true);
+  BOOST_TEST(ok.at("lock").at("lock_id") == "lk-7f3a9c");
+  BOOST_TEST(ok.at("lock").at("tenant") == "team-a");
+  BOOST_TEST(ok.at("lock").at("priority") == "critical");
+  BOOST_TEST(ok.at("lock").at("metadata").at("env") == "prod");
+  BOOST_TEST(ok.size() == 2u);
+
+  lock_reply listed;
+  listed.locks = {sample_record()};
+  auto list = nlohmann::json::parse(
+      encode_reply(request_verb::list, listed, wire_encoding::json));
+  BOOST_TEST(list.at("locks").size() == 1u);
+  BOOST_TEST(!list.contains("lock"));
+
+  lock_reply released;
+  released.released = 5;
+  auto owner = nlohmann::json::parse(
+      encode_reply(request_verb::release_owner, released, wire_encoding::json));
+  BOOST_TEST(owner.at("released") == 5);
+
+  auto failure = nlohmann::json::parse(encode_reply(
+      request_verb::release, make_error_reply(lock_errc::not_found, "no lock"),
+      wire_encoding::json));
+  BOOST_TEST(failure.at("ok") == false);
+  BOOST_TEST(failure.at("error").at("code") == "not_found");
+  BOOST_TEST(failure.at("error").at("message") == "no lock");
+  BOOST_TEST(!failure.at("error").contains("field"));
+  BOOST_TEST(!failure.at("error").contains("holder"));
+}
+
+BOOST_AUTO_TEST_CASE(reply_json_replaces_invalid_utf8) {
+  auto record = sample_record();
+  record.metadata["raw"] = std::string{"\xff\xfe", 2};
+  auto body = encode_reply(request_verb::acquire, make_lock_reply(record),
+                           wire_encoding::json);
+  lock_reply result;
+  auto error = decode_reply(body, wire_encoding::json, result);
+  BOOST_TEST(error.code == lock_errc::none, error.message);
+  BOOST_TEST(result.lock.metadata.count("raw") == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(reply_decoding_skips_unknown_fields) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto body = body_of({{"ok", true},
+                           {"released", 2},
+                           {"server", "next"},
+                           {"lock", {{"lock_id", "x"}, {"new", 1}}}},
+                          encoding);
+      lock_reply result;
+      auto error = decode_reply(body, encoding, result);
+      BOOST_TEST(error.code == lock_errc::none, error.message);
+      BOOST_TEST(result.released == 2u);
+      BOOST_TEST(result.lock.lock_id == "x");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(reply_with_unknown_code_is_internal) {
+  auto body = body_of(
+      {{"ok", false}, {"error", {{"code", "brand_new"}, {"message", "m"}}}},
+      wire_encoding::msgpack);
+  lock_reply result;
+  auto error = decode_reply(body, wire_encoding::msgpack, result);
+  BOOST_TEST(error.code == lock_errc::none, error.message);
+  BOOST_TEST((result.error.code == lock_errc::internal));
+  BOOST_TEST(result.error.message == "m");
+}
+
+BOOST_AUTO_TEST_CASE(reply_without_ok_is_rejected) {
+  lock_reply result;
+  auto error = decode_reply(body_of({{"released", 1}}, wire_encoding::json),
+                            wire_encoding::json, result);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "ok");
+}
+
+BOOST_AUTO_TEST_CASE(failed_reply_without_error_is_rejected) {
+  lock_reply result;
+  auto error = decode_reply(body_of({{"ok", false}}, wire_encoding::msgpack),
+                            wire_encoding::msgpack, result);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "error");
+}
+
+BOOST_AUTO_TEST_CASE(event_round_trip) {
+  for (auto type : {event_type::lock_acquired, event_type::lock_released,
+                    event_type::lock_expired, event_type::lock_wait_timeout,
+                    event_type::lock_queued, event_type::lock_cancelled}) {
+    lock_event event{type, sample_record(), 1'700'000'000'999,
+                     "released by owner close"};
+    for (auto encoding : encodings) {
+      BOOST_TEST_CONTEXT(name_of(encoding) << " " << to_string_view(type)) {
+        auto body = encode_event(event, encoding);
+        lock_event result;
+        auto error = decode_event(body, encoding, result);
+        BOOST_TEST(error.code == lock_errc::none, error.message);
+        BOOST_TEST((result.type == type));
+        BOOST_TEST(result.timestamp_ms == event.timestamp_ms);
+        BOOST_TEST(result.reason == event.reason);
+        BOOST_CHECK(result.record == event.record);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(event_json_shape) {
+  lock_event event{event_type::lock_wait_timeout, sample_record(""), 12,
+                   "waited 5000 ms"};
+  auto tree = nlohmann::json::parse(encode_event(event, wire_encoding::json));
+  BOOST_TEST(tree.at("type") == "lock.wait_timeout");
+  BOOST_TEST(tree.at("timestamp_ms") == 12);
+  BOOST_TEST(tree.at("reason") == "waited 5000 ms");
+  BOOST_TEST(tree.at("lock").at("project") == "network");
+  BOOST_TEST(tree.at("lock").at("lock_id") == "");
+}
+
+BOOST_AUTO_TEST_CASE(event_with_unknown_type_is_rejected) {
+  lock_event result;
+  auto error = decode_event(
+      body_of({{"type", "lock.exploded"}}, wire_encoding::msgpack),
+      wire_encoding::msgpack, result);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "type");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_msgpack_is_rejected) {
+  // 0xc1 is the one byte that msgpack never uses.
+  auto error = acquire_error(std::string{"\xc1", 1}, wire_encoding::msgpack);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "body");
+  BOOST_TEST(error.message.find("msgpack") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(truncated_msgpack_is_rejected) {
+  auto body = to_msgpack({{"project", "network"}});
+  body.pop_back();
+  auto error = acquire_error(body, wire_encoding::msgpack);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "body");
+}
+
+BOOST_AUTO_TEST_CASE(trailing_msgpack_bytes_are_rejected) {
+  auto body = to_msgpack({{"project", "network"}}) + '\x01';
+  auto error = acquire_error(body, wire_encoding::msgpack);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "body");
+}
+
+BOOST_AUTO_TEST_CASE(forged_msgpack_length_is_rejected) {
+  // A map header that claims 2^32-1 entries in a five-byte body.
+  std::string body{"\xdf\xff\xff\xff\xff", 5};
+  auto error = acquire_error(body, wire_encoding::msgpack);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "body");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_json_is_rejected) {
+  auto error = acquire_error(R"({"project": )", wire_encoding::json);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "body");
+  BOOST_TEST(error.message.find("JSON") != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(empty_body_is_rejected) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto error = acquire_error("", encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "body");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(deep_nesting_is_rejected) {
+  std::string json(200, '[');
+  json.append(200, ']');
+  auto error = acquire_error(json, wire_encoding::json);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "body");
+  std::string packed(200, '\x91');
+  packed += '\x90';
+  error = acquire_error(packed, wire_encoding::msgpack);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "body");
+}
+
+BOOST_AUTO_TEST_CASE(non_map_body_is_rejected) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto error = acquire_error(body_of({1, 2, 3}, encoding), encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "body");
+      BOOST_TEST(error.message == "body must be a map, got an array");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(wrong_type_names_field) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto error
+          = acquire_error(body_of({{"wait_ms", "5"}}, encoding), encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "wait_ms");
+      BOOST_TEST(error.message == "wait_ms must be an integer, got a string");
+      error = acquire_error(body_of({{"owner", 7}}, encoding), encoding);
+      BOOST_TEST(error.field == "owner");
+      error = acquire_error(body_of({{"ttl_ms", 1.5}}, encoding), encoding);
+      BOOST_TEST(error.field == "ttl_ms");
+      error = acquire_error(body_of({{"user", nullptr}}, encoding), encoding);
+      BOOST_TEST(error.field == "user");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(metadata_value_type_names_key) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto error = acquire_error(
+          body_of({{"metadata", {{"env", 1}}}}, encoding), encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "metadata.env");
+      error
+          = acquire_error(body_of({{"metadata", {"env"}}}, encoding), encoding);
+      BOOST_TEST(error.field == "metadata");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_field_is_rejected) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto error
+          = acquire_error(body_of({{"tenant", "other"}}, encoding), encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "tenant");
+      BOOST_TEST(error.message.find("project, workspace") != std::string::npos);
+      release_owner_request request;
+      error = decode_request(body_of({{"owner", "o"}, {"all", true}}, encoding),
+                             encoding, request);
+      BOOST_TEST(error.field == "all");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(unknown_priority_is_rejected) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto error = acquire_error(body_of({{"priority", "urgent"}}, encoding),
+                                 encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "priority");
+      BOOST_TEST(error.message.find("'urgent'") != std::string::npos);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(negative_numbers_are_rejected) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto error
+          = acquire_error(body_of({{"wait_ms", -1}}, encoding), encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "wait_ms");
+      BOOST_TEST(error.message == "wait_ms must not be negative, got -1");
+      error = acquire_error(body_of({{"ttl_ms", -5}}, encoding), encoding);
+      BOOST_TEST(error.field == "ttl_ms");
+      release_request request;
+      error = decode_request(body_of({{"token", -3}}, encoding), encoding,
+                             request);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "token");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(out_of_range_numbers_are_rejected) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto error = acquire_error(
+          body_of({{"wait_ms", std::numeric_limits<uint64_t>::max()}},
+                  encoding),
+          encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "wait_ms");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(non_string_keys_are_rejected) {
+  msgpack::sbuffer buffer;
+  msgpack::packer<msgpack::sbuffer> pk{buffer};
+  pk.pack_map(1);
+  pk.pack_int(1);
+  pk.pack_int(2);
+  auto error
+      = acquire_error({buffer.data(), buffer.size()}, wire_encoding::msgpack);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "body");
+}
+
+BOOST_AUTO_TEST_SUITE_END()
