@@ -55,7 +55,7 @@ lock_event make_event(event_type type, lock_record record, int64_t at_ms,
                       std::string reason = {}) {
   lock_event event;
   event.type = type;
-  event.record = std::move(record);
+  event.record = without_lock_id(std::move(record));
   event.timestamp_ms = at_ms;
   event.reason = std::move(reason);
   return event;
@@ -242,7 +242,7 @@ void handle_acquire(lock_pointer self, const acquire_request& request,
       auto reply = make_error_reply(
         lock_errc::conflict, to_string(request.key) + " is held by owner '"
                                + outcome.record.owner + "'");
-      reply.error.holder = std::move(outcome.record);
+      reply.error.holder = without_lock_id(std::move(outcome.record));
       change.replies.emplace_back(std::move(sink), std::move(reply));
       break;
     }
@@ -366,7 +366,7 @@ void handle_wait_timeout(lock_pointer self, uint64_t waiter_id) {
                             + " ms for " + to_string(state.rules->key()),
       "wait_ms");
     if (state.rules->holder())
-      reply.error.holder = *state.rules->holder();
+      reply.error.holder = without_lock_id(*state.rules->holder());
     change.replies.emplace_back(sink->second, std::move(reply));
     state.waiters.erase(sink);
   }

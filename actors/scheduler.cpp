@@ -4,7 +4,6 @@
 #include <atomic>
 #include <deque>
 #include <unordered_map>
-#include <unordered_set>
 
 #include <caf/actor_system.hpp>
 #include <caf/typed_event_based_actor.hpp>
@@ -28,6 +27,9 @@ struct resource_entry {
   uint64_t routed = 0;
   lock_record holder;
   uint32_t waiting = 0;
+  /// Highest token seen in holder updates, so that a replacement actor
+  /// continues above it should this one fail.
+  uint64_t max_token = 0;
 };
 
 struct scheduler_state {
@@ -37,7 +39,9 @@ struct scheduler_state {
   std::unordered_map<std::string, resource_key> lock_index;
   /// Highest token of each resource without a live lock actor.
   std::unordered_map<resource_key, uint64_t> last_tokens;
-  std::unordered_set<std::string> expired_ids;
+  /// Lock ids of expired leases, with their tenant, oldest first in
+  /// `expired_order`.
+  std::unordered_map<std::string, std::string> expired_ids;
   std::deque<std::string> expired_order;
 
   static inline const char* name = "holdfast.scheduler";
@@ -65,8 +69,10 @@ resource_entry& spawn_resource(scheduler_pointer self, const resource_key& key,
   state.resource_by_actor.emplace(actor.address(), key);
   auto& entry = state.resources[key];
   entry.actor = std::move(actor);
+  entry.max_token = last_token;
   if (!holder.empty()) {
     state.lock_index.emplace(holder.lock_id, key);
+    entry.max_token = std::max(entry.max_token, holder.token);
     entry.holder = std::move(holder);
   }
   return entry;
@@ -91,7 +97,8 @@ const resource_key* find_lock(scheduler_pointer self, const std::string& tenant,
   auto it = state.lock_index.find(lock_id);
   if (it != state.lock_index.end() && it->second.tenant == tenant)
     return &it->second;
-  if (state.expired_ids.count(lock_id) != 0)
+  auto expired = state.expired_ids.find(lock_id);
+  if (expired != state.expired_ids.end() && expired->second == tenant)
     sink->deliver(make_error_reply(lock_errc::lease_expired,
                                    "lease of lock " + lock_id + " expired",
                                    "lock_id"));
@@ -114,9 +121,10 @@ bool reject_invalid(scheduler_pointer self, const Request& request,
   return true;
 }
 
-void remember_expired(scheduler_pointer self, const std::string& lock_id) {
+void remember_expired(scheduler_pointer self, const std::string& tenant,
+                      const std::string& lock_id) {
   auto& state = self->state;
-  if (!state.expired_ids.insert(lock_id).second)
+  if (!state.expired_ids.emplace(lock_id, tenant).second)
     return;
   state.expired_order.push_back(lock_id);
   if (state.expired_order.size() > expired_ids_capacity) {
@@ -135,10 +143,12 @@ void apply_update(scheduler_pointer self, holder_update& update) {
   if (!update.previous_lock_id.empty()) {
     state.lock_index.erase(update.previous_lock_id);
     if (update.previous_expired)
-      remember_expired(self, update.previous_lock_id);
+      remember_expired(self, update.key.tenant, update.previous_lock_id);
   }
-  if (!update.holder.empty())
+  if (!update.holder.empty()) {
     state.lock_index[update.holder.lock_id] = update.key;
+    entry.max_token = std::max(entry.max_token, update.holder.token);
+  }
   entry.holder = std::move(update.holder);
   entry.waiting = update.waiting;
 }
@@ -226,7 +236,7 @@ void get_lock(scheduler_pointer self, const get_request& request,
                                      + to_string(request.key)));
     return;
   }
-  auto reply = make_lock_reply(it->second.holder);
+  auto reply = make_lock_reply(without_lock_id(it->second.holder));
   reply.waiting = it->second.waiting;
   sink->deliver(std::move(reply));
 }
@@ -253,7 +263,7 @@ void list_locks(scheduler_pointer self, const list_request& request,
   lock_reply reply;
   for (auto& [key, entry] : self->state.resources)
     if (!entry.holder.empty() && matches(request, entry.holder))
-      reply.locks.push_back(entry.holder);
+      reply.locks.push_back(without_lock_id(entry.holder));
   std::sort(reply.locks.begin(), reply.locks.end(),
             [](const lock_record& x, const lock_record& y) {
               return x.key < y.key;
@@ -303,17 +313,22 @@ scheduler_impl(scheduler_pointer self,
       return;
     }
 
-    // NOTE: the locks of a crashed lock actor stay in storage and return at
-    // the next start, but are not served until then.
-    logger("engine")->error("lock actor of {} failed: {}",
-                            to_string(it->second),
-                            self->system().render(message.reason));
-    auto entry = state.resources.find(it->second);
-    if (entry != state.resources.end()) {
-      state.lock_index.erase(entry->second.holder.lock_id);
-      state.resources.erase(entry);
-    }
+    // A replacement actor takes over the holder and continues above every
+    // token seen. NOTE: requests queued at the failed actor are lost, so
+    // their clients run into their own timeouts.
+    auto key = it->second;
     state.resource_by_actor.erase(it);
+    logger("engine")->error("lock actor of {} failed: {}; replacing it",
+                            to_string(key),
+                            self->system().render(message.reason));
+    auto entry = state.resources.find(key);
+    if (entry == state.resources.end())
+      return;
+    auto holder = std::move(entry->second.holder);
+    state.last_tokens[key] = entry->second.max_token;
+    state.lock_index.erase(holder.lock_id);
+    state.resources.erase(entry);
+    spawn_resource(self, key, std::move(holder));
   });
 
   return {

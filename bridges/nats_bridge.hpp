@@ -53,7 +53,7 @@ public:
   /// connection. Must run before the actor system shuts down. Idempotent.
   void stop();
 
-  /// Returns the counters; all zero before `start`.
+  /// Returns the counters, which are all zero before `start`.
   bridge_stats stats() const;
 
 private:

@@ -54,8 +54,8 @@ void on_event(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
   std::string_view body{natsMsg_GetData(raw),
                         static_cast<size_t>(natsMsg_GetDataLength(raw))};
   lock_event event;
-  // NOTE: events that fail to decode are skipped silently; the client has
-  // no logger and the handler only accepts events.
+  // NOTE: events that fail to decode are skipped silently, because the
+  // client has no logger and the handler only accepts events.
   if (decode_event(body, encoding_of(raw), event).code != lock_errc::none)
     return;
   try {

@@ -42,7 +42,7 @@ private:
   std::shared_ptr<spdlog::logger> log_;
   std::atomic<bool> open_{true};
   /// Number of publishes that passed the `open_` check and may still use
-  /// `connection_`; `retire` waits for it to reach zero.
+  /// `connection_`. `retire` waits for it to reach zero.
   std::atomic<int> active_{0};
 };
 

@@ -65,7 +65,7 @@ void nats_reply_sink::publish_reply(nats_publisher& publisher,
       log.debug("[req {}] reply {}: {}", request_id,
                 to_string_view(reply.error.code), reply.error.message);
   }
-  // Sinks run on many threads; each reuses its own encoding buffer.
+  // Sinks run on many threads, so each thread reuses its own buffer.
   thread_local std::string buffer;
   encode_reply(verb, reply, encoding, buffer);
   auto status = publisher.publish(reply_subject, buffer, encoding);

@@ -31,6 +31,15 @@ void set_tenant(Request& request, std::string_view tenant) {
 
 // One-line summaries for the debug log, after the "[req N]" prefix.
 
+/// Shortens a lock id for logs: the full id authorizes release and renew,
+/// so it must not appear in them.
+std::string redact(const std::string& lock_id) {
+  constexpr size_t shown = 8;
+  if (lock_id.size() <= shown)
+    return std::string(lock_id.size(), '*');
+  return lock_id.substr(0, shown) + "...";
+}
+
 std::string describe(const acquire_request& request) {
   return "acquire key=" + to_string(request.key) + " owner=" + request.owner
          + " priority=" + std::string{to_string_view(request.level)}
@@ -38,13 +47,13 @@ std::string describe(const acquire_request& request) {
 }
 
 std::string describe(const release_request& request) {
-  return "release tenant=" + request.tenant + " lock_id=" + request.lock_id
-         + " token=" + std::to_string(request.token);
+  return "release tenant=" + request.tenant + " lock_id="
+         + redact(request.lock_id) + " token=" + std::to_string(request.token);
 }
 
 std::string describe(const renew_request& request) {
-  return "renew tenant=" + request.tenant + " lock_id=" + request.lock_id
-         + " token=" + std::to_string(request.token)
+  return "renew tenant=" + request.tenant + " lock_id="
+         + redact(request.lock_id) + " token=" + std::to_string(request.token)
          + " ttl_ms=" + std::to_string(request.ttl_ms);
 }
 
@@ -118,7 +127,8 @@ void request_router::handle(natsMsg* raw) noexcept {
     context.verb = parsed.verb;
     dispatch(context);
   } catch (const std::exception& e) {
-    // Only allocation failures can end up here; the client times out.
+    // Only unexpected failures such as bad_alloc end up here, and the
+    // client then times out.
     publisher_->log().error("handling a request failed: {}", e.what());
   }
 }

@@ -32,7 +32,7 @@ public:
   /// has returned.
   void subscription_closed();
 
-  /// Waits until `count` subscriptions are closed or `timeout` passes;
+  /// Waits until `count` subscriptions are closed or `timeout` passes, and
   /// returns whether all of them closed.
   bool await_closed(size_t count, std::chrono::milliseconds timeout);
 

@@ -27,16 +27,16 @@ std::string request_subject(std::string_view tenant, request_verb verb);
 
 /// Tenant and verb of a request subject, or the reason it is not one.
 struct parsed_request_subject {
-  /// `invalid_request` with field "subject" for a malformed subject and
-  /// field "tenant" for a tenant with invalid characters; `none` on success.
+  /// Code `none` on success, otherwise `invalid_request` with field
+  /// "subject" for a malformed subject or "tenant" for invalid characters.
   lock_error error;
   /// Points into the parsed subject.
   std::string_view tenant;
   request_verb verb = request_verb::acquire;
 };
 
-/// Parses `holdfast.v1.<tenant>.lock.<verb>`. The tenant's length is left
-/// to request validation; only its characters are checked here.
+/// Parses `holdfast.v1.<tenant>.lock.<verb>`. Only the tenant's characters
+/// are checked here, because request validation checks its length.
 parsed_request_subject parse_request_subject(std::string_view subject);
 
 /// Escapes `text` for use as one subject token: every byte outside
@@ -49,8 +49,8 @@ std::string escape_subject_token(std::string_view text);
 std::optional<std::string> unescape_subject_token(std::string_view token);
 
 /// Returns `holdfast.v1.<tenant>.events.<category>.<action>.<project>.
-/// <workspace>` with the event type split at its dot ("lock.acquired" gives
-/// `lock.acquired`) and every name escaped.
+/// <workspace>`, where the event type "lock.acquired" gives the two tokens
+/// `lock` and `acquired`, and every name is escaped.
 std::string event_subject(const lock_event& event);
 
 /// Returns the subject that matches the events selected by `filter`, with

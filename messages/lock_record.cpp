@@ -22,6 +22,11 @@ bool operator==(const lock_record& x, const lock_record& y) {
          && x.metadata == y.metadata;
 }
 
+lock_record without_lock_id(lock_record record) {
+  record.lock_id.clear();
+  return record;
+}
+
 } // namespace holdfast
 
 size_t std::hash<holdfast::resource_key>::operator()(

@@ -50,8 +50,8 @@ std::string to_string(const resource_key& key);
 /// A granted lock as the service stores and reports it. Times are
 /// milliseconds since the Unix epoch (wall clock).
 struct lock_record {
-  /// Unguessable nonce that authorizes release and renew. Empty when the
-  /// record is absent.
+  /// Unguessable nonce that authorizes release and renew. Only the holder
+  /// sees it; copies shown to others have it cleared.
   std::string lock_id;
   resource_key key;
   std::string owner;
@@ -64,8 +64,9 @@ struct lock_record {
   int64_t ttl_ms = 0;
   metadata_map metadata;
 
+  /// True for the absent record: every real record names its owner.
   bool empty() const noexcept {
-    return lock_id.empty();
+    return owner.empty();
   }
 };
 
@@ -77,6 +78,11 @@ typename Inspector::result_type inspect(Inspector& f, lock_record& x) {
 }
 
 bool operator==(const lock_record& x, const lock_record& y);
+
+/// Returns `record` without its lock id. Everything shown to parties other
+/// than the holder (get, list, conflicts, events) goes through this,
+/// because the lock id alone authorizes release and renew.
+lock_record without_lock_id(lock_record record);
 
 } // namespace holdfast
 

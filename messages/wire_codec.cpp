@@ -23,7 +23,7 @@ constexpr std::array<std::string_view, 6> verb_names{
     "acquire", "release", "renew", "get", "list", "release_owner",
 };
 
-/// Deepest nesting accepted in a body. Requests need two levels (the
+/// Maximum nesting depth of a body. Requests need two levels (the
 /// metadata map), replies four (locks, record, metadata).
 constexpr int max_body_depth = 16;
 
@@ -725,7 +725,7 @@ lock_error decode_request_body(std::string_view body, wire_encoding encoding,
   });
 }
 
-/// Reads one entry of a reply map; unknown entries are skipped.
+/// Reads one entry of a reply map and skips unknown entries.
 void read_reply_entry(std::string_view key, const msgpack::object& value,
                       lock_reply& out, bool& ok, bool& has_ok) {
   field_path path{nullptr, key};

@@ -12,9 +12,10 @@
 namespace holdfast {
 
 /// Encoding of a request, reply or event body. Requests carrying the NATS
-/// header `Content-Type: application/json` are JSON and get JSON replies;
-/// every other request is msgpack. Defined here rather than in bridges/
-/// because the codec needs it and messages/ must not depend on bridges/.
+/// header `Content-Type: application/json` are JSON and get JSON replies.
+/// Every other request is msgpack. The enum lives here rather than in
+/// bridges/ because the codec needs it and messages/ must not depend on
+/// bridges/.
 enum class wire_encoding : uint8_t {
   msgpack,
   json,
@@ -75,12 +76,12 @@ std::string encode_reply(request_verb verb, const lock_reply& reply,
 std::string encode_event(const lock_event& event, wire_encoding encoding);
 
 // Decoders return an error with code `none` on success. Request decoding is
-// strict: the body must be a map, and a wrong type, a negative or
+// strict. The body must be a map, and a wrong type, a negative or
 // out-of-range number, an unknown field or an unknown priority fails with
 // `invalid_request` naming the field ("body" when the body itself is
-// malformed). Fields missing from the body keep their defaults; semantic
-// checks (lengths, charset, ranges) belong to `validate`. The tenant is left
-// empty for the caller to fill in from the subject.
+// malformed). Fields missing from the body keep their defaults. Semantic
+// checks (lengths, charset, ranges) belong to `validate`. The tenant stays
+// empty, for the caller to fill in from the subject.
 
 lock_error decode_request(std::string_view body, wire_encoding encoding,
                           acquire_request& out);

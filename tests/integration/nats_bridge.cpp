@@ -105,6 +105,7 @@ stub_scheduler(scheduler_actor::pointer, std::shared_ptr<stub_record> seen) {
         lock_record record;
         record.lock_id = request.lock_id;
         record.key.tenant = request.tenant;
+        record.owner = "stub-owner";
         record.token = request.token;
         sink->deliver(make_lock_reply(record));
       },
@@ -113,6 +114,7 @@ stub_scheduler(scheduler_actor::pointer, std::shared_ptr<stub_record> seen) {
         lock_record record;
         record.lock_id = request.lock_id;
         record.key.tenant = request.tenant;
+        record.owner = "stub-owner";
         record.ttl_ms = request.ttl_ms;
         sink->deliver(make_lock_reply(record));
       },
@@ -121,6 +123,7 @@ stub_scheduler(scheduler_actor::pointer, std::shared_ptr<stub_record> seen) {
         lock_record record;
         record.lock_id = "lk-get";
         record.key = request.key;
+        record.owner = "stub-owner";
         auto reply = make_lock_reply(record);
         reply.waiting = 3;
         sink->deliver(std::move(reply));
@@ -132,6 +135,7 @@ stub_scheduler(scheduler_actor::pointer, std::shared_ptr<stub_record> seen) {
           lock_record record;
           record.lock_id = id;
           record.key = {request.tenant, "p", "w"};
+          record.owner = "stub-owner";
           reply.locks.push_back(record);
         }
         sink->deliver(std::move(reply));
@@ -169,7 +173,7 @@ public:
     changed_.notify_all();
   }
 
-  /// Waits until `count` events arrived; returns whether they did.
+  /// Waits until `count` events arrived, and returns whether they did.
   bool await(size_t count, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> guard{mutex_};
     return changed_.wait_for(guard, timeout,
@@ -488,6 +492,31 @@ BOOST_AUTO_TEST_CASE(reconnects_after_server_restart) {
       std::this_thread::sleep_for(50ms);
   }
   BOOST_TEST(served);
+}
+
+BOOST_AUTO_TEST_CASE(starts_before_server) {
+  client.reset();
+  bridge->stop();
+  server.stop();
+  bridge_config settings;
+  settings.url = server.url();
+  nats_bridge early{system, engine, settings};
+  early.start();
+  server.start();
+  client_options options;
+  options.url = server.url();
+  options.tenant = "team-a";
+  options.timeout = 250ms;
+  auto deadline = std::chrono::steady_clock::now() + 15s;
+  bool served = false;
+  while (!served && std::chrono::steady_clock::now() < deadline) {
+    nats_client fresh{options};
+    served = fresh.acquire(sample_acquire()).ok();
+    if (!served)
+      std::this_thread::sleep_for(50ms);
+  }
+  BOOST_TEST(served);
+  early.stop();
 }
 
 BOOST_AUTO_TEST_CASE(events_reach_filtered_subscriber) {

@@ -27,7 +27,7 @@ struct nats_server_options {
 /// directory. Its log and JetStream data live in a temporary directory.
 class nats_server {
 public:
-  /// Picks a port and starts the server; throws `std::runtime_error` when
+  /// Picks a port and starts the server. Throws `std::runtime_error` when
   /// it does not accept connections within `ready_timeout`.
   explicit nats_server(nats_server_options options = {});
 
@@ -38,7 +38,7 @@ public:
   nats_server& operator=(const nats_server&) = delete;
 
   /// Starts the server on the fixture's port and waits until it accepts
-  /// connections; does nothing while it runs.
+  /// connections. Does nothing while it runs.
   void start();
 
   /// Stops the server with SIGTERM (SIGKILL after `stop_timeout`).

@@ -19,7 +19,7 @@ struct process_options {
   std::vector<std::string> args;
   /// Variables added to (or replacing those of) the test's environment.
   std::vector<std::pair<std::string, std::string>> env;
-  /// File that receives stdout and stderr (appended); empty inherits both.
+  /// File that receives stdout and stderr (appended). Empty inherits both.
   std::string log_path;
 };
 
@@ -28,7 +28,7 @@ struct process_options {
 /// outlives a failed test.
 class process {
 public:
-  /// Starts the program; throws `std::system_error` when it cannot start.
+  /// Starts the program. Throws `std::system_error` when it cannot start.
   explicit process(process_options options);
 
   /// Kills the process group and reaps the child unless it already exited.
@@ -45,18 +45,18 @@ public:
   /// Returns whether the child has not exited yet (reaping it if it has).
   bool is_running();
 
-  /// Sends `signal` to the child only; returns false once it has exited.
+  /// Sends `signal` to the child only. Returns false once it has exited.
   bool kill(int signal = SIGTERM);
 
-  /// Sends `signal` to the child's process group; false once it exited.
+  /// Sends `signal` to the child's process group. False once it exited.
   bool kill_group(int signal = SIGTERM);
 
   /// Waits up to `timeout` for the exit. Returns the exit status as a shell
   /// reports it (the code, or 128 plus the signal), or nothing on timeout.
   std::optional<int> wait(std::chrono::milliseconds timeout);
 
-  /// Sends SIGTERM, waits up to `grace`, then kills the group with SIGKILL;
-  /// returns the exit status as `wait` does.
+  /// Sends SIGTERM, waits up to `grace`, then kills the group with SIGKILL.
+  /// Returns the exit status as `wait` does.
   int stop(std::chrono::milliseconds grace = std::chrono::seconds{5});
 
   /// Returns the exit status once the child has been reaped.
@@ -70,7 +70,7 @@ public:
   }
 
 private:
-  /// Reaps the child if it has exited; `block` waits for it.
+  /// Reaps the child if it has exited. With `block`, waits for the exit.
   bool reap(bool block);
 
   process_options options_;

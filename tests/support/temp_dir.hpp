@@ -10,7 +10,7 @@ namespace holdfast::test {
 /// post-mortem.
 class temp_dir {
 public:
-  /// Creates `<tmp>/<prefix>-XXXXXX`; throws `std::system_error` on failure.
+  /// Creates `<tmp>/<prefix>-XXXXXX`. Throws `std::system_error` on failure.
   explicit temp_dir(std::string_view prefix = "holdfast-test");
 
   /// Removes the directory unless HOLDFAST_KEEP_TEST_DIRS is set.
