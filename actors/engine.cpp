@@ -18,10 +18,15 @@ engine_handles start_engine(caf::actor_system& system, store_backend& store,
                             engine_config config) {
   if (!config.now_ms)
     config.now_ms = system_now_ms;
+  if (!config.calculator)
+    config.calculator
+      = std::make_shared<configured_priority_calculator>(config.priorities);
+  config.limits.max_bulk_locks = config.max_bulk_locks;
 
   auto context = std::make_shared<lock_actor_context>();
   context->store = &store;
   context->broker = spawn_event_broker(system);
+  context->calculator = config.calculator;
   context->config = std::make_shared<const engine_config>(std::move(config));
 
   auto recovered = store.load();

@@ -7,6 +7,7 @@
 #include <caf/actor_system.hpp>
 
 #include "actors/event_broker.hpp"
+#include "actors/priority_calculator.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/store_backend.hpp"
 #include "messages/validation.hpp"
@@ -19,6 +20,16 @@ struct engine_config {
   /// A lock actor that has held nothing and had no waiter for this long
   /// is retired.
   std::chrono::milliseconds idle_retire_after{30'000};
+  /// Effective priority of waiters; the built-in calculator when null.
+  priority_calculator_ptr calculator;
+  priority_settings priorities;
+  /// Requests beyond these queue depths get `queue_full`.
+  uint32_t max_queue_per_resource = 1'000;
+  uint32_t max_queue_total = 100'000;
+  /// Maximum number of locks in one bulk acquisition.
+  size_t max_bulk_locks = 256;
+  /// Finished tickets kept for polling, oldest dropped first.
+  size_t max_finished_tickets = 10'000;
   /// Wall clock in milliseconds since the Unix epoch. Tests replace it.
   std::function<int64_t()> now_ms;
 };

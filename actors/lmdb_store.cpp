@@ -119,7 +119,7 @@ void lmdb_store::open_environment(size_t map_size_mb, bool sync) {
         + std::to_string(max_map_size_mb));
   if (auto rc = mdb_env_create(&env_); rc != 0)
     fail_open("mdb_env_create", rc);
-  if (auto rc = mdb_env_set_maxdbs(env_, 3); rc != 0)
+  if (auto rc = mdb_env_set_maxdbs(env_, 4); rc != 0)
     fail_open("mdb_env_set_maxdbs", rc);
   if (auto rc = mdb_env_set_mapsize(env_, map_size_mb << 20); rc != 0)
     fail_open("mdb_env_set_mapsize", rc);
@@ -144,6 +144,9 @@ void lmdb_store::open_environment(size_t map_size_mb, bool sync) {
       fail_open("opening database 'tokens'", rc);
     if (auto rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &meta_db_); rc != 0)
       fail_open("opening database 'meta'", rc);
+    if (auto rc = mdb_dbi_open(txn, "owners", MDB_CREATE, &owners_db_);
+        rc != 0)
+      fail_open("opening database 'owners'", rc);
     check_schema(txn);
   } catch (...) {
     mdb_txn_abort(txn);
@@ -297,6 +300,23 @@ recovered_state lmdb_store::load() {
   if (rc != MDB_NOTFOUND)
     fail("reading 'tokens'", rc);
 
+  if (rc = mdb_cursor_open(txn, owners_db_, &cursor); rc != 0)
+    fail("opening a cursor on 'owners'", rc);
+  rc = mdb_cursor_get(cursor, &key, &value, MDB_FIRST);
+  for (; rc == 0; rc = mdb_cursor_get(cursor, &key, &value, MDB_NEXT)) {
+    try {
+      auto owner = decode_token_key(to_view(key));
+      state.closed_owners.emplace_back(owner.tenant, owner.project);
+    } catch (const lmdb_format_error& error) {
+      ++skipped;
+      log_->error("skipped undecodable closed owner '{}' in '{}': {}",
+                  printable(to_view(key)), path_, error.what());
+    }
+  }
+  mdb_cursor_close(cursor);
+  if (rc != MDB_NOTFOUND)
+    fail("reading 'owners'", rc);
+
   // Every put writes the counter with the lock, so a counter below a token
   // means a skipped or damaged counter entry.
   for (const auto& record : state.locks) {
@@ -420,6 +440,21 @@ std::string lmdb_store::write_batches(pending_iterator first,
 
 std::string lmdb_store::apply(MDB_txn* txn, const store_mutation& mutation) {
   const auto& record = mutation.record;
+
+  // Owner keys reuse the resource key layout with the owner as project.
+  bool closes = mutation.action == store_mutation::kind::close_owner;
+  if (closes || mutation.action == store_mutation::kind::reopen_owner) {
+    auto owner_bytes = encode_token_key({record.key.tenant, record.owner, {}});
+    auto owner_key = to_val(owner_bytes);
+    MDB_val empty{0, nullptr};
+    auto rc = closes ? mdb_put(txn, owners_db_, &owner_key, &empty, 0)
+                     : mdb_del(txn, owners_db_, &owner_key, nullptr);
+    if (rc != 0 && rc != MDB_NOTFOUND)
+      return "failed to update owner '" + record.owner + "' of tenant '"
+             + record.key.tenant + "': " + describe(rc);
+    return {};
+  }
+
   auto id = to_val(record.lock_id);
   if (mutation.action == store_mutation::kind::erase_lock) {
     if (record.lock_id.empty())

@@ -108,6 +108,8 @@ private:
   unsigned int locks_db_ = 0;
   unsigned int tokens_db_ = 0;
   unsigned int meta_db_ = 0;
+  /// Closed owners: key tenant + '\0' + owner, empty value.
+  unsigned int owners_db_ = 0;
 
   // Queue shared by `commit` and the writer thread.
   std::mutex queue_mutex_;

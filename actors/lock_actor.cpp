@@ -23,6 +23,9 @@ struct lock_actor_state {
   std::unique_ptr<resource_state> rules;
   /// Reply sinks of queued requests, by waiter id.
   std::unordered_map<uint64_t, reply_sink_ptr> waiters;
+  /// Queued asynchronous requests: ticket id to waiter id and back.
+  std::unordered_map<std::string, uint64_t> ticket_waiters;
+  std::unordered_map<uint64_t, std::string> waiter_tickets;
   uint64_t next_waiter_id = 0;
   /// Requests routed here by the scheduler and handled so far. The
   /// scheduler compares it with its own count before retiring the actor.
@@ -90,8 +93,9 @@ void erase_lock(pending_change& change, const lock_record& record) {
 }
 
 void arm_lease_timer(lock_pointer self) {
-  auto& holder = self->state.rules->holder();
-  if (!holder)
+  // Reservations have no lease yet: the bulk's wait bounds them.
+  auto holder = self->state.rules->held();
+  if (holder == nullptr)
     return;
   auto due = holder->expires_at_ms;
   auto pending = self->state.lease_timer_due_ms;
@@ -117,16 +121,35 @@ void arm_idle_timer(lock_pointer self) {
 }
 
 void send_holder_update(lock_pointer self, const lock_record& previous,
-                        bool previous_expired) {
+                        bool previous_expired, int64_t waited_ms = -1) {
   auto& rules = *self->state.rules;
   holder_update update;
   update.key = rules.key();
-  if (rules.holder())
-    update.holder = *rules.holder();
+  if (auto held = rules.held())
+    update.holder = *held;
   update.previous_lock_id = previous.lock_id;
   update.previous_expired = previous_expired;
   update.waiting = static_cast<uint32_t>(rules.waiting());
+  update.depth_by_priority = rules.depth_by_priority();
+  update.waited_ms = waited_ms;
   self->send(self->state.scheduler, std::move(update));
+}
+
+/// Takes the reply sink of a waiter that leaves the queue, and forgets its
+/// ticket.
+reply_sink_ptr take_waiter_sink(lock_pointer self, uint64_t waiter_id) {
+  auto& state = self->state;
+  auto ticket = state.waiter_tickets.find(waiter_id);
+  if (ticket != state.waiter_tickets.end()) {
+    state.ticket_waiters.erase(ticket->second);
+    state.waiter_tickets.erase(ticket);
+  }
+  auto sink = state.waiters.find(waiter_id);
+  if (sink == state.waiters.end())
+    return nullptr;
+  auto result = std::move(sink->second);
+  state.waiters.erase(sink);
+  return result;
 }
 
 /// Persists `change`, then delivers its replies and events. When the
@@ -169,10 +192,14 @@ void commit(lock_pointer self, pending_change change) {
 }
 
 /// Adds the effects of a lock that ended and of the waiters that follow it.
-void add_transfer(lock_pointer self, pending_change& change,
-                  resource_state::transfer_outcome& outcome,
-                  event_type end_type, const std::string& reason) {
-  auto& state = self->state;
+/// Cancelled waiters get `cancel_code`. A reservation of a bulk
+/// acquisition is answered at once: it is not persisted until the
+/// scheduler commits the whole bulk.
+/// Returns the wait time of a new holder, or -1.
+int64_t add_transfer(lock_pointer self, pending_change& change,
+                     resource_state::transfer_outcome& outcome,
+                     event_type end_type, const std::string& reason,
+                     lock_errc cancel_code = lock_errc::owner_closed) {
   auto at = now_ms(self);
 
   if (!outcome.ended.empty()) {
@@ -181,35 +208,84 @@ void add_transfer(lock_pointer self, pending_change& change,
   }
 
   for (auto& cancelled : outcome.cancelled) {
-    auto sink = state.waiters.find(cancelled.id);
-    if (sink != state.waiters.end()) {
+    if (auto sink = take_waiter_sink(self, cancelled.id))
       change.replies.emplace_back(
-        sink->second, make_error_reply(lock_errc::owner_closed,
-                                       "request cancelled: " + reason));
-      state.waiters.erase(sink);
-    }
+        std::move(sink),
+        make_error_reply(cancel_code, "request cancelled: " + reason));
     change.events.push_back(make_event(event_type::lock_cancelled,
                                        describe_request(cancelled.request),
                                        at, reason));
   }
 
   if (outcome.handoffs.empty())
-    return;
-  const auto& record = outcome.handoffs.front().record;
-  put_lock(change, record, state.rules->last_token());
+    return -1;
+  const auto& first = outcome.handoffs.front();
+  if (first.bulk_id != 0) {
+    if (auto sink = take_waiter_sink(self, first.waiter_id))
+      sink->deliver(make_lock_reply(first.record));
+    return -1;
+  }
+
+  const auto& record = first.record;
+  put_lock(change, record, self->state.rules->last_token());
   change.granted_token = record.token;
   change.events.push_back(make_event(event_type::lock_acquired, record, at));
-  for (auto& handoff : outcome.handoffs) {
-    auto sink = state.waiters.find(handoff.waiter_id);
-    if (sink == state.waiters.end())
-      continue;
-    change.replies.emplace_back(sink->second, make_lock_reply(record));
-    state.waiters.erase(sink);
-  }
+  for (auto& handoff : outcome.handoffs)
+    if (auto sink = take_waiter_sink(self, handoff.waiter_id))
+      change.replies.emplace_back(std::move(sink), make_lock_reply(record));
+  return first.waited_ms;
+}
+
+/// Rejects a request that would queue beyond the per-resource limit.
+bool reject_overflow(lock_pointer self, const acquire_request& request,
+                     reply_sink_ptr& sink) {
+  auto& state = self->state;
+  auto limit = state.context->config->max_queue_per_resource;
+  if (request.wait_ms <= 0 || state.rules->idle()
+      || state.rules->waiting() < limit)
+    return false;
+
+  auto message = "queue of " + to_string(state.rules->key()) + " is full ("
+                 + std::to_string(limit) + " waiting)";
+  sink->deliver(make_error_reply(lock_errc::queue_full, message));
+  caf::anon_send(state.context->broker,
+                 make_event(event_type::queue_overflow,
+                            describe_request(request), now_ms(self), message));
+  return true;
+}
+
+/// Sinks of one acquisition. `accepted` is set for asynchronous requests
+/// and receives the queue position at once.
+struct acquire_sinks {
+  reply_sink_ptr outcome;
+  reply_sink_ptr accepted;
+  std::string ticket_id;
+};
+
+void accept(acquire_sinks& sinks, uint32_t position) {
+  if (!sinks.accepted)
+    return;
+  lock_reply reply;
+  reply.ticket.position = position;
+  sinks.accepted->deliver(std::move(reply));
+  sinks.accepted = nullptr;
+}
+
+lock_reply conflict_reply(const acquire_request& request,
+                          resource_state::acquire_outcome& outcome) {
+  if (outcome.reserved)
+    return make_error_reply(lock_errc::conflict,
+                            to_string(request.key)
+                              + " is reserved by a bulk acquisition");
+  auto reply = make_error_reply(
+    lock_errc::conflict, to_string(request.key) + " is held by owner '"
+                           + outcome.record.owner + "'");
+  reply.error.holder = without_lock_id(std::move(outcome.record));
+  return reply;
 }
 
 void handle_acquire(lock_pointer self, const acquire_request& request,
-                    reply_sink_ptr& sink) {
+                    acquire_sinks sinks, uint64_t bulk_id = 0) {
   auto& state = self->state;
   auto at = now_ms(self);
   pending_change change;
@@ -221,43 +297,123 @@ void handle_acquire(lock_pointer self, const acquire_request& request,
     add_transfer(self, change, expired, event_type::lock_expired,
                  "lease expired");
 
+  if (reject_overflow(self, request, sinks.outcome)) {
+    accept(sinks, 0);
+    if (!expired.ended.empty())
+      send_holder_update(self, expired.ended, true);
+    commit(self, std::move(change));
+    return;
+  }
+
   auto waiter_id = ++state.next_waiter_id;
-  auto outcome = state.rules->acquire(request, waiter_id, at);
+  auto outcome = bulk_id == 0
+                   ? state.rules->acquire(request, waiter_id, at)
+                   : state.rules->reserve(request, bulk_id, waiter_id, at);
+  int64_t waited_ms = -1;
   using status = resource_state::acquire_status;
   switch (outcome.status) {
     case status::granted:
+      accept(sinks, 0);
+      if (bulk_id != 0) {
+        sinks.outcome->deliver(make_lock_reply(outcome.record));
+        break;
+      }
       put_lock(change, outcome.record, state.rules->last_token());
       change.granted_token = outcome.record.token;
       change.events.push_back(
         make_event(event_type::lock_acquired, outcome.record, at));
-      change.replies.emplace_back(std::move(sink),
+      change.replies.emplace_back(std::move(sinks.outcome),
                                   make_lock_reply(outcome.record));
+      waited_ms = 0;
       break;
-    case status::reentered:
+    case status::reentered: {
+      accept(sinks, 0);
+      auto reply = make_lock_reply(outcome.record);
+      reply.reentered = true;
+      if (bulk_id != 0) {
+        sinks.outcome->deliver(std::move(reply));
+        break;
+      }
       put_lock(change, outcome.record, state.rules->last_token());
-      change.replies.emplace_back(std::move(sink),
-                                  make_lock_reply(outcome.record));
-      break;
-    case status::conflict: {
-      auto reply = make_error_reply(
-        lock_errc::conflict, to_string(request.key) + " is held by owner '"
-                               + outcome.record.owner + "'");
-      reply.error.holder = without_lock_id(std::move(outcome.record));
-      change.replies.emplace_back(std::move(sink), std::move(reply));
+      change.replies.emplace_back(std::move(sinks.outcome), std::move(reply));
       break;
     }
+    case status::conflict:
+      accept(sinks, 0);
+      change.replies.emplace_back(std::move(sinks.outcome),
+                                  conflict_reply(request, outcome));
+      break;
     case status::queued:
-      state.waiters.emplace(waiter_id, std::move(sink));
+      accept(sinks, outcome.position);
+      state.waiters.emplace(waiter_id, std::move(sinks.outcome));
+      if (!sinks.ticket_id.empty()) {
+        state.ticket_waiters.emplace(sinks.ticket_id, waiter_id);
+        state.waiter_tickets.emplace(waiter_id, sinks.ticket_id);
+      }
       self->delayed_send(self, std::chrono::milliseconds{request.wait_ms},
                          wait_timeout_atom::value, waiter_id);
       change.events.push_back(make_event(
         event_type::lock_queued, describe_request(request), at,
-        "waiting for owner '" + outcome.record.owner + "'"));
+        outcome.reserved ? "waiting for a bulk reservation"
+                         : "waiting for owner '" + outcome.record.owner
+                             + "'"));
       break;
   }
 
   if (outcome.status != status::conflict || !expired.ended.empty())
-    send_holder_update(self, expired.ended, !expired.ended.empty());
+    send_holder_update(self, expired.ended, !expired.ended.empty(),
+                       waited_ms);
+  commit(self, std::move(change));
+}
+
+void handle_cancel(lock_pointer self, const std::string& ticket_id) {
+  auto& state = self->state;
+  auto waiter = state.ticket_waiters.find(ticket_id);
+  if (waiter == state.ticket_waiters.end())
+    return;
+  auto waiter_id = waiter->second;
+  auto removed = state.rules->remove_waiter(waiter_id);
+  auto sink = take_waiter_sink(self, waiter_id);
+  if (!removed)
+    return;
+
+  pending_change change;
+  if (sink)
+    change.replies.emplace_back(
+      std::move(sink), make_error_reply(lock_errc::not_found,
+                                        "ticket " + ticket_id + " cancelled"));
+  change.events.push_back(make_event(event_type::lock_cancelled,
+                                     describe_request(removed->request),
+                                     now_ms(self), "ticket cancelled"));
+  send_holder_update(self, {}, false);
+  commit(self, std::move(change));
+}
+
+void handle_activate(lock_pointer self, uint64_t bulk_id,
+                     lock_record& record) {
+  auto& state = self->state;
+  auto at = now_ms(self);
+  auto event = make_event(event_type::lock_acquired, record, at,
+                          "bulk acquisition");
+  if (!state.rules->activate(bulk_id, std::move(record)))
+    return;
+  arm_lease_timer(self);
+  send_holder_update(self, {}, false);
+  caf::anon_send(state.context->broker, std::move(event));
+}
+
+void handle_unreserve(lock_pointer self, uint64_t bulk_id) {
+  auto& state = self->state;
+  auto outcome = state.rules->unreserve(bulk_id, now_ms(self));
+  if (outcome.cancelled.empty() && outcome.handoffs.empty())
+    return;
+
+  pending_change change;
+  auto waited_ms = add_transfer(self, change, outcome,
+                                event_type::lock_released,
+                                "bulk acquisition abandoned",
+                                lock_errc::not_found);
+  send_holder_update(self, {}, false, waited_ms);
   commit(self, std::move(change));
 }
 
@@ -287,20 +443,21 @@ void handle_release(lock_pointer self, const release_request& request,
 
   pending_change change;
   bool expired = outcome.error == lock_errc::lease_expired;
+  int64_t waited_ms = -1;
   if (expired) {
-    add_transfer(self, change, outcome, event_type::lock_expired,
-                 "lease expired");
+    waited_ms = add_transfer(self, change, outcome, event_type::lock_expired,
+                             "lease expired");
     change.replies.emplace_back(std::move(sink),
                                 error_reply_for(outcome.error,
                                                 request.lock_id));
   } else {
     auto released = outcome.ended;
-    add_transfer(self, change, outcome, event_type::lock_released,
-                 "released by holder");
+    waited_ms = add_transfer(self, change, outcome, event_type::lock_released,
+                             "released by holder");
     change.replies.emplace_back(std::move(sink),
                                 make_lock_reply(std::move(released)));
   }
-  send_holder_update(self, outcome.ended, expired);
+  send_holder_update(self, outcome.ended, expired, waited_ms);
   commit(self, std::move(change));
 }
 
@@ -318,11 +475,11 @@ void handle_renew(lock_pointer self, const renew_request& request,
 
   pending_change change;
   if (error == lock_errc::lease_expired) {
-    add_transfer(self, change, expiry, event_type::lock_expired,
-                 "lease expired");
+    auto waited_ms = add_transfer(self, change, expiry,
+                                  event_type::lock_expired, "lease expired");
     change.replies.emplace_back(std::move(sink),
                                 error_reply_for(error, request.lock_id));
-    send_holder_update(self, expiry.ended, true);
+    send_holder_update(self, expiry.ended, true, waited_ms);
   } else {
     put_lock(change, record, state.rules->last_token());
     change.replies.emplace_back(std::move(sink), make_lock_reply(record));
@@ -344,10 +501,11 @@ void handle_release_owner(lock_pointer self,
   }
 
   pending_change change;
-  add_transfer(self, change, outcome, event_type::lock_released,
-               "released with all locks of owner '" + request.owner + "'");
+  auto waited_ms = add_transfer(
+    self, change, outcome, event_type::lock_released,
+    "released with all locks of owner '" + request.owner + "'");
   change.replies.emplace_back(std::move(sink), std::move(reply));
-  send_holder_update(self, outcome.ended, false);
+  send_holder_update(self, outcome.ended, false, waited_ms);
   commit(self, std::move(change));
 }
 
@@ -358,17 +516,15 @@ void handle_wait_timeout(lock_pointer self, uint64_t waiter_id) {
     return;
 
   pending_change change;
-  auto sink = state.waiters.find(waiter_id);
-  if (sink != state.waiters.end()) {
+  if (auto sink = take_waiter_sink(self, waiter_id)) {
     auto reply = make_error_reply(
       lock_errc::timeout, "no grant within "
                             + std::to_string(removed->request.wait_ms)
                             + " ms for " + to_string(state.rules->key()),
       "wait_ms");
-    if (state.rules->holder())
-      reply.error.holder = without_lock_id(*state.rules->holder());
-    change.replies.emplace_back(sink->second, std::move(reply));
-    state.waiters.erase(sink);
+    if (auto held = state.rules->held())
+      reply.error.holder = without_lock_id(*held);
+    change.replies.emplace_back(std::move(sink), std::move(reply));
   }
   change.events.push_back(make_event(event_type::lock_wait_timeout,
                                      describe_request(removed->request),
@@ -387,9 +543,9 @@ void handle_lease_check(lock_pointer self) {
   }
 
   pending_change change;
-  add_transfer(self, change, outcome, event_type::lock_expired,
-               "lease expired");
-  send_holder_update(self, outcome.ended, true);
+  auto waited_ms = add_transfer(self, change, outcome,
+                                event_type::lock_expired, "lease expired");
+  send_holder_update(self, outcome.ended, true, waited_ms);
   commit(self, std::move(change));
 }
 
@@ -421,9 +577,10 @@ void handle_store_failed(lock_pointer self, uint64_t token) {
   // The revoked grant never reached the disk, so there is nothing to erase.
   pending_change change;
   outcome.ended = lock_record{};
-  add_transfer(self, change, outcome, event_type::lock_released,
-               "grant not persisted");
-  send_holder_update(self, {}, false);
+  auto waited_ms = add_transfer(self, change, outcome,
+                                event_type::lock_released,
+                                "grant not persisted");
+  send_holder_update(self, {}, false, waited_ms);
   commit(self, std::move(change));
 }
 
@@ -436,7 +593,7 @@ lock_actor_impl(lock_pointer self, scheduler_actor scheduler,
   state.scheduler = std::move(scheduler);
   state.rules = std::make_unique<resource_state>(
     std::move(key), last_token, state.context->config->limits.default_ttl_ms,
-    make_lock_id);
+    make_lock_id, state.context->calculator);
   if (!holder.empty())
     state.rules->restore_holder(std::move(holder));
   arm_lease_timer(self);
@@ -445,7 +602,33 @@ lock_actor_impl(lock_pointer self, scheduler_actor scheduler,
   return {
     [self](acquire_request& request, reply_sink_ptr& sink) {
       ++self->state.handled;
-      handle_acquire(self, request, sink);
+      handle_acquire(self, request, acquire_sinks{std::move(sink), {}, {}});
+    },
+    [self](acquire_async_atom, acquire_request& request,
+           std::string& ticket_id, reply_sink_ptr& accepted,
+           reply_sink_ptr& outcome) {
+      ++self->state.handled;
+      handle_acquire(self, request,
+                     acquire_sinks{std::move(outcome), std::move(accepted),
+                                   std::move(ticket_id)});
+    },
+    [self](cancel_atom, std::string& ticket_id) {
+      ++self->state.handled;
+      handle_cancel(self, ticket_id);
+    },
+    [self](reserve_atom, uint64_t bulk_id, acquire_request& request,
+           reply_sink_ptr& sink) {
+      ++self->state.handled;
+      handle_acquire(self, request, acquire_sinks{std::move(sink), {}, {}},
+                     bulk_id);
+    },
+    [self](activate_atom, uint64_t bulk_id, lock_record& record) {
+      ++self->state.handled;
+      handle_activate(self, bulk_id, record);
+    },
+    [self](unreserve_atom, uint64_t bulk_id) {
+      ++self->state.handled;
+      handle_unreserve(self, bulk_id);
     },
     [self](release_request& request, reply_sink_ptr& sink) {
       ++self->state.handled;

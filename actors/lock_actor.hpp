@@ -8,6 +8,7 @@
 
 #include "actors/engine.hpp"
 #include "actors/event_broker.hpp"
+#include "actors/priority_calculator.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/store_backend.hpp"
 #include "messages/atoms.hpp"
@@ -19,11 +20,22 @@ namespace holdfast {
 /// One actor per resource. It applies the rules of `resource_state`,
 /// persists every change before it replies, runs the wait and lease timers
 /// and publishes events. Requests come from the scheduler only.
+///
+/// An asynchronous acquisition answers its first sink with the queue
+/// position at once and its second sink with the outcome. A reservation
+/// answers when it is reserved (or conflicts, or times out); the scheduler
+/// then activates or unreserves it.
 using lock_actor = caf::typed_actor<
   caf::reacts_to<acquire_request, reply_sink_ptr>,
   caf::reacts_to<release_request, reply_sink_ptr>,
   caf::reacts_to<renew_request, reply_sink_ptr>,
   caf::reacts_to<release_owner_request, reply_sink_ptr>,
+  caf::reacts_to<acquire_async_atom, acquire_request, std::string,
+                 reply_sink_ptr, reply_sink_ptr>,
+  caf::reacts_to<cancel_atom, std::string>,
+  caf::reacts_to<reserve_atom, uint64_t, acquire_request, reply_sink_ptr>,
+  caf::reacts_to<activate_atom, uint64_t, lock_record>,
+  caf::reacts_to<unreserve_atom, uint64_t>,
   caf::reacts_to<wait_timeout_atom, uint64_t>,
   caf::reacts_to<lease_check_atom>,
   caf::reacts_to<idle_check_atom>,
@@ -34,6 +46,7 @@ struct lock_actor_context {
   store_backend* store = nullptr;
   event_broker_actor broker;
   std::shared_ptr<const engine_config> config;
+  priority_calculator_ptr calculator;
 };
 
 /// Spawns the lock actor of `key`. `last_token` is the highest fencing

@@ -8,7 +8,9 @@
 namespace holdfast {
 
 memory_store::memory_store(recovered_state initial)
-    : token_counters_(std::move(initial.token_counters)) {
+    : token_counters_(std::move(initial.token_counters)),
+      closed_owners_(initial.closed_owners.begin(),
+                     initial.closed_owners.end()) {
   for (auto& record : initial.locks) {
     auto id = record.lock_id;
     locks_.emplace(std::move(id), std::move(record));
@@ -22,6 +24,7 @@ recovered_state memory_store::load() {
   for (const auto& entry : locks_)
     result.locks.push_back(entry.second);
   result.token_counters = token_counters_;
+  result.closed_owners.assign(closed_owners_.begin(), closed_owners_.end());
   return result;
 }
 
@@ -48,6 +51,17 @@ void memory_store::commit(store_batch batch, commit_callback done) {
 }
 
 void memory_store::apply(store_mutation& mutation) {
+  auto owner = std::make_pair(mutation.record.key.tenant,
+                              mutation.record.owner);
+  if (mutation.action == store_mutation::kind::close_owner) {
+    closed_owners_.insert(std::move(owner));
+    return;
+  }
+  if (mutation.action == store_mutation::kind::reopen_owner) {
+    closed_owners_.erase(owner);
+    return;
+  }
+
   auto id = mutation.record.lock_id;
   if (mutation.action == store_mutation::kind::erase_lock) {
     locks_.erase(id);

@@ -2,6 +2,8 @@
 
 #include <cstdint>
 #include <mutex>
+#include <set>
+#include <utility>
 #include <string>
 #include <unordered_map>
 
@@ -35,6 +37,7 @@ private:
   mutable std::mutex mutex_;
   std::unordered_map<std::string, lock_record> locks_;
   std::unordered_map<resource_key, uint64_t> token_counters_;
+  std::set<std::pair<std::string, std::string>> closed_owners_;
   uint64_t batches_ = 0;
   bool closed_ = false;
 };

@@ -2,12 +2,12 @@
 
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "actors/priority_calculator.hpp"
 #include "messages/error_code.hpp"
 #include "messages/lock_record.hpp"
 #include "messages/requests.hpp"
@@ -21,7 +21,13 @@ namespace holdfast {
 ///
 /// The lock is exclusive and re-entrant per owner: an owner that asks again
 /// gets the lock it holds, with its lease refreshed, and one release frees
-/// it. Waiters are served by priority, then arrival.
+/// it. Waiters are served by effective priority (see
+/// `priority_calculator`), then arrival.
+///
+/// A bulk acquisition first reserves each of its resources: a reservation
+/// is a provisional holder that blocks everyone else but is not held yet.
+/// It becomes a real holder with `activate` once every resource of the
+/// bulk is reserved, or goes away with `unreserve`.
 class resource_state {
 public:
   /// Produces a fresh, unguessable lock id for each grant.
@@ -32,16 +38,23 @@ public:
     uint64_t id = 0;
     acquire_request request;
     int64_t enqueued_at_ms = 0;
+    uint64_t arrival = 0;
+    /// Non-zero for the reservation of a bulk acquisition.
+    uint64_t bulk_id = 0;
   };
 
   /// A grant to a waiter that was queued before.
   struct handoff {
     uint64_t waiter_id = 0;
     lock_record record;
+    /// Milliseconds the waiter spent in the queue.
+    int64_t waited_ms = 0;
+    /// Non-zero when the grant is a reservation of this bulk acquisition.
+    uint64_t bulk_id = 0;
   };
 
   enum class acquire_status {
-    /// A new lock with a new token.
+    /// A new lock with a new token (a reservation for a bulk request).
     granted,
     /// The owner already held the lock; its lease was refreshed.
     reentered,
@@ -54,6 +67,10 @@ public:
   struct acquire_outcome {
     acquire_status status = acquire_status::granted;
     lock_record record;
+    /// Whether the blocking holder is a reservation, not a lock.
+    bool reserved = false;
+    /// Requests ahead of a queued one.
+    uint32_t position = 0;
   };
 
   /// Outcome of release, expiry and owner removal: the lock that ended (if
@@ -66,8 +83,11 @@ public:
   };
 
   /// `default_ttl_ms` is the lease of requests that ask for none.
+  /// `calculator` may be null: waiters are then served by requested
+  /// priority.
   resource_state(resource_key key, uint64_t last_token, int64_t default_ttl_ms,
-                 lock_id_generator make_lock_id);
+                 lock_id_generator make_lock_id,
+                 priority_calculator_ptr calculator = nullptr);
 
   /// Restores a holder recovered from storage. Raises the token counter to
   /// the holder's token if needed.
@@ -77,6 +97,19 @@ public:
   /// only when `request.wait_ms > 0`; `waiter_id` identifies it then.
   acquire_outcome acquire(const acquire_request& request, uint64_t waiter_id,
                           int64_t now_ms);
+
+  /// Like `acquire`, for one resource of the bulk acquisition `bulk_id`:
+  /// a grant is a reservation, and a lock the owner holds already counts
+  /// as re-entered and stays untouched by `unreserve`.
+  acquire_outcome reserve(const acquire_request& request, uint64_t bulk_id,
+                          uint64_t waiter_id, int64_t now_ms);
+
+  /// Turns the reservation of `bulk_id` into the lock `record`, which the
+  /// caller has persisted. Returns false when there is no such reservation.
+  bool activate(uint64_t bulk_id, lock_record record);
+
+  /// Drops the reservation or queued reservation of `bulk_id`.
+  transfer_outcome unreserve(uint64_t bulk_id, int64_t now_ms);
 
   /// Releases the lock `lock_id` and hands the resource to the next waiter.
   /// Errors: `not_found` for another lock id, `not_owner` for a wrong
@@ -95,10 +128,11 @@ public:
   /// Expires the holder if its lease has run out at `now_ms`.
   transfer_outcome expire_if_due(int64_t now_ms);
 
-  /// Removes the waiter `waiter_id`, for a wait timeout.
+  /// Removes the waiter `waiter_id`, for a wait timeout or a cancellation.
   std::optional<waiter> remove_waiter(uint64_t waiter_id);
 
-  /// Releases the lock of `owner` and removes all its waiters.
+  /// Releases the lock of `owner` and removes its waiters. Reservations of
+  /// bulk acquisitions are left to `unreserve`.
   transfer_outcome remove_owner(const std::string& owner, int64_t now_ms);
 
   /// Drops the holder whose grant could not be persisted and hands the
@@ -109,14 +143,22 @@ public:
     return key_;
   }
 
-  /// The current holder, or nothing.
+  /// The current holder or reservation, or nothing.
   const std::optional<lock_record>& holder() const noexcept {
     return holder_;
+  }
+
+  /// The current holder if it is a lock and not a reservation.
+  const lock_record* held() const noexcept {
+    return holder_ && reserved_by_ == 0 ? &*holder_ : nullptr;
   }
 
   size_t waiting() const noexcept {
     return queue_.size();
   }
+
+  /// Waiters by requested priority, very_low first.
+  std::vector<uint32_t> depth_by_priority() const;
 
   uint64_t last_token() const noexcept {
     return last_token_;
@@ -127,19 +169,27 @@ public:
   }
 
 private:
-  /// Queue order: higher priority first, then lower arrival sequence.
-  using queue_key = std::pair<int, uint64_t>;
-
   lock_record grant(const acquire_request& request, int64_t now_ms);
 
   int64_t ttl_of(const acquire_request& request) const noexcept;
+
+  acquire_outcome enqueue(const acquire_request& request, uint64_t bulk_id,
+                          uint64_t waiter_id, int64_t now_ms);
+
+  /// Position in `queue_` of the waiter to serve next at `now_ms`.
+  size_t next_waiter(int64_t now_ms) const;
+
+  double rank_of(const waiter& entry, int64_t now_ms) const;
+
+  /// Number of waiters that would be served before `entry`.
+  uint32_t position_of(const waiter& entry, int64_t now_ms) const;
 
   /// Ends the current holder, then grants to the next waiters.
   void end_holder(transfer_outcome& outcome, int64_t now_ms);
 
   void hand_off(transfer_outcome& outcome, int64_t now_ms);
 
-  std::optional<waiter> take_waiter(std::map<queue_key, waiter>::iterator it);
+  waiter take_waiter(size_t index);
 
   lock_errc check_holder(const std::string& lock_id, uint64_t token,
                          int64_t now_ms) const;
@@ -148,10 +198,12 @@ private:
   uint64_t last_token_;
   int64_t default_ttl_ms_;
   lock_id_generator make_lock_id_;
+  priority_calculator_ptr calculator_;
   std::optional<lock_record> holder_;
-  std::map<queue_key, waiter> queue_;
-  /// Waiter id to its queue position, for timeouts.
-  std::map<uint64_t, queue_key> positions_;
+  /// Bulk acquisition that reserved the resource, or 0 for a real holder.
+  uint64_t reserved_by_ = 0;
+  /// Waiters in arrival order.
+  std::vector<waiter> queue_;
   uint64_t arrivals_ = 0;
 };
 

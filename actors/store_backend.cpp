@@ -18,6 +18,12 @@ std::string find_invalid_mutation(const store_batch& batch) {
         && mutation.record.lock_id.empty())
       return "mutation " + std::to_string(index) + " of the batch puts a lock "
              + "on " + to_string(mutation.record.key) + " without a lock_id";
+    bool owner_change = mutation.action == store_mutation::kind::close_owner
+                        || mutation.action
+                             == store_mutation::kind::reopen_owner;
+    if (owner_change && mutation.record.owner.empty())
+      return "mutation " + std::to_string(index)
+             + " of the batch changes an owner without naming it";
   }
   return {};
 }

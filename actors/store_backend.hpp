@@ -5,6 +5,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "messages/lock_record.hpp"
@@ -20,6 +21,10 @@ struct store_mutation {
     put_lock,
     /// Remove the lock `record.lock_id` (release, expiry).
     erase_lock,
+    /// Mark the owner `record.owner` of tenant `record.key.tenant` closed.
+    close_owner,
+    /// Remove the closed mark of that owner.
+    reopen_owner,
   };
 
   kind action = kind::put_lock;
@@ -39,6 +44,8 @@ using commit_callback = std::function<void(bool ok, const std::string& reason)>;
 struct recovered_state {
   std::vector<lock_record> locks;
   std::unordered_map<resource_key, uint64_t> token_counters;
+  /// Closed owners as (tenant, owner).
+  std::vector<std::pair<std::string, std::string>> closed_owners;
 };
 
 /// Persistence of held locks and token counters.

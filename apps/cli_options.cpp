@@ -131,6 +131,23 @@ int report_failure(const client_flags& flags, request_verb verb,
   return exit_status_for(error.code);
 }
 
+int print_outcome(const client_flags& flags, request_verb verb,
+                  const lock_reply& reply,
+                  const std::function<std::string()>& text_output) {
+  if (!reply.ok())
+    return report_failure(flags, verb, reply.error);
+  if (flags.json)
+    std::cout << encode_reply(verb, reply, wire_encoding::json) << std::endl;
+  else
+    std::cout << text_output() << std::endl;
+  return exit_status::ok;
+}
+
+int report_usage_error(const std::string& message) {
+  std::cerr << "error: " << message << std::endl;
+  return exit_status::usage;
+}
+
 int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -40,6 +40,9 @@ constexpr int owner_closed = 8;
 constexpr int unavailable = 69;
 /// `holdfast run` lost its lease and terminated the command (EX_TEMPFAIL).
 constexpr int lease_lost = 75;
+/// A command stopped by SIGINT or SIGTERM exits with 128 plus the signal
+/// number, as a shell reports a process killed by it.
+constexpr int signal_base = 128;
 } // namespace exit_status
 
 /// Returns the exit status for a failed request with `code`.
@@ -84,6 +87,17 @@ std::unique_ptr<nats_client> connect_client(const client_flags& flags,
 /// exit status for its code.
 int report_failure(const client_flags& flags, request_verb verb,
                    const lock_error& error);
+
+/// Prints the outcome of a `verb` request and returns the exit status: on
+/// success the reply in JSON with --json and `text_output()` otherwise, on
+/// failure what `report_failure` prints.
+int print_outcome(const client_flags& flags, request_verb verb,
+                  const lock_reply& reply,
+                  const std::function<std::string()>& text_output);
+
+/// Prints "error: <message>" for an invalid command line that parsing could
+/// not catch, such as an unreadable --file, and returns the usage status.
+int report_usage_error(const std::string& message);
 
 /// Wall clock in milliseconds since the Unix epoch.
 int64_t now_ms();

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "apps/output.hpp"
+#include "apps/queue_commands.hpp"
 #include "apps/signals.hpp"
 #include "messages/events.hpp"
 
@@ -14,8 +15,11 @@ namespace {
 
 struct acquire_flags {
   client_flags client;
-  std::string project;
-  std::string workspace;
+  /// Pairs with `workspaces` by position; several pairs make a bulk request.
+  std::vector<std::string> projects;
+  std::vector<std::string> workspaces;
+  std::string file;
+  bool async = false;
   std::string owner;
   std::string user;
   std::string level = "medium";
@@ -24,7 +28,13 @@ struct acquire_flags {
   std::vector<std::string> metadata;
 };
 
-struct lock_id_flags {
+struct release_flags {
+  client_flags client;
+  std::vector<std::string> lock_ids;
+  uint64_t token = 0;
+};
+
+struct renew_flags {
   client_flags client;
   std::string lock_id;
   uint64_t token = 0;
@@ -57,60 +67,109 @@ struct events_flags {
   std::string workspace;
 };
 
-/// Prints the outcome of a `verb` request and returns the exit status.
-/// With --json the output is the reply as the service sends it in JSON.
-int finish(const client_flags& flags, request_verb verb,
-           const lock_reply& reply,
-           const std::function<std::string()>& text_output) {
-  if (!reply.ok())
-    return report_failure(flags, verb, reply.error);
-  if (flags.json)
-    std::cout << encode_reply(verb, reply, wire_encoding::json) << std::endl;
-  else
-    std::cout << text_output() << std::endl;
-  return exit_status::ok;
-}
-
 std::string resource_of(const lock_record& lock) {
   return lock.key.project + '/' + lock.key.workspace;
 }
 
-int run_acquire(const acquire_flags& flags) {
-  auto client = connect_client(flags.client, request_verb::acquire);
-  if (!client)
-    return exit_status::unavailable;
+/// Returns the request that the acquire flags describe, without resource.
+acquire_request acquire_defaults(const acquire_flags& flags) {
   acquire_request request;
-  request.key = {flags.client.tenant, flags.project, flags.workspace};
+  request.key.tenant = flags.client.tenant;
   request.owner = flags.owner;
   request.user = flags.user;
   request.level = parse_priority(flags.level).value_or(priority::medium);
   request.wait_ms = duration_ms(flags.wait);
   request.ttl_ms = duration_ms(flags.ttl);
   request.metadata = parse_metadata(flags.metadata);
+  return request;
+}
+
+int run_acquire_bulk(const acquire_flags& flags) {
+  auto defaults = acquire_defaults(flags);
+  bulk_acquire_request request;
+  request.tenant = flags.client.tenant;
+  request.wait_ms = defaults.wait_ms;
+  defaults.wait_ms = 0;
+  for (size_t i = 0; i < flags.projects.size(); ++i) {
+    auto item = defaults;
+    item.key.project = flags.projects[i];
+    item.key.workspace = flags.workspaces[i];
+    request.locks.push_back(std::move(item));
+  }
+  if (!flags.file.empty()) {
+    auto problem = read_lock_file(flags.file, defaults, request.locks);
+    if (!problem.empty())
+      return report_usage_error(problem);
+  }
+  for (const auto& item : request.locks)
+    if (item.owner.empty())
+      return report_usage_error(
+          "the lock of " + item.key.project + '/' + item.key.workspace
+          + " has no owner: set --owner, or \"owner\" in the lock file");
+  return run_acquire_bulk(flags.client, std::move(request));
+}
+
+int run_acquire(const acquire_flags& flags) {
+  if (!flags.file.empty() || flags.projects.size() > 1)
+    return run_acquire_bulk(flags);
+  auto request = acquire_defaults(flags);
+  request.key.project = flags.projects.front();
+  request.key.workspace = flags.workspaces.front();
+  if (flags.async)
+    return run_acquire_async(flags.client, std::move(request));
+  auto client = connect_client(flags.client, request_verb::acquire);
+  if (!client)
+    return exit_status::unavailable;
   auto reply = client->acquire(std::move(request));
-  return finish(flags.client, request_verb::acquire, reply, [&] {
+  return print_outcome(flags.client, request_verb::acquire, reply, [&] {
     return "acquired " + describe_lock(reply.lock, now_ms(), true);
   });
 }
 
-int run_release(const lock_id_flags& flags) {
+/// Checks the combinations of acquire flags that CLI11 cannot express.
+void check_acquire_flags(const acquire_flags& flags) {
+  if (flags.projects.size() != flags.workspaces.size())
+    throw CLI::ValidationError(
+        "--project/--workspace",
+        "each --project needs a --workspace, matched by position; got "
+            + std::to_string(flags.projects.size()) + " --project and "
+            + std::to_string(flags.workspaces.size()) + " --workspace");
+  if (flags.projects.empty() && flags.file.empty())
+    throw CLI::ValidationError("--project/--workspace",
+                               "name a resource with --project and "
+                               "--workspace, or give a --file of locks");
+  bool bulk = !flags.file.empty() || flags.projects.size() > 1;
+  if (flags.async && bulk)
+    throw CLI::ValidationError("--async",
+                               "takes exactly one --project and --workspace; "
+                               "several locks are acquired synchronously");
+  // Lock files may name an owner per lock, which `run_acquire_bulk` checks.
+  if (flags.owner.empty() && flags.file.empty())
+    throw CLI::ValidationError("--owner", "is required");
+}
+
+int run_release(const release_flags& flags) {
+  if (flags.lock_ids.size() > 1)
+    return run_release_bulk(flags.client,
+                            {flags.client.tenant, flags.lock_ids});
+  const auto& lock_id = flags.lock_ids.front();
   auto client = connect_client(flags.client, request_verb::release);
   if (!client)
     return exit_status::unavailable;
   release_request request;
   request.tenant = flags.client.tenant;
-  request.lock_id = flags.lock_id;
+  request.lock_id = lock_id;
   request.token = flags.token;
   auto reply = client->release(std::move(request));
-  return finish(flags.client, request_verb::release, reply, [&] {
+  return print_outcome(flags.client, request_verb::release, reply, [&] {
     if (reply.lock.key.project.empty())
-      return "released lock " + flags.lock_id;
+      return "released lock " + lock_id;
     return "released " + resource_of(reply.lock) + " (token "
            + std::to_string(reply.lock.token) + ")";
   });
 }
 
-int run_renew(const lock_id_flags& flags) {
+int run_renew(const renew_flags& flags) {
   auto client = connect_client(flags.client, request_verb::renew);
   if (!client)
     return exit_status::unavailable;
@@ -120,7 +179,7 @@ int run_renew(const lock_id_flags& flags) {
   request.token = flags.token;
   request.ttl_ms = duration_ms(flags.ttl);
   auto reply = client->renew(std::move(request));
-  return finish(flags.client, request_verb::renew, reply, [&] {
+  return print_outcome(flags.client, request_verb::renew, reply, [&] {
     return "renewed " + describe_lock(reply.lock, now_ms(), true);
   });
 }
@@ -132,7 +191,7 @@ int run_get(const get_flags& flags) {
   get_request request;
   request.key = {flags.client.tenant, flags.project, flags.workspace};
   auto reply = client->get(std::move(request));
-  return finish(flags.client, request_verb::get, reply, [&] {
+  return print_outcome(flags.client, request_verb::get, reply, [&] {
     auto text = reply.lock.empty()
                     ? flags.project + '/' + flags.workspace + " is free"
                     : describe_lock(reply.lock, now_ms(), false);
@@ -156,7 +215,7 @@ int run_list(const list_flags& flags) {
   if (pos != std::string::npos)
     request.meta_value = flags.metadata.substr(pos + 1);
   auto reply = client->list(std::move(request));
-  return finish(flags.client, request_verb::list, reply, [&] {
+  return print_outcome(flags.client, request_verb::list, reply, [&] {
     if (reply.locks.empty())
       return std::string{"no locks held"};
     auto table = format_lock_table(reply.locks, now_ms());
@@ -173,7 +232,7 @@ int run_release_owner(const release_owner_flags& flags) {
   request.tenant = flags.client.tenant;
   request.owner = flags.owner;
   auto reply = client->release_owner(std::move(request));
-  return finish(flags.client, request_verb::release_owner, reply, [&] {
+  return print_outcome(flags.client, request_verb::release_owner, reply, [&] {
     return "released " + std::to_string(reply.released) + " lock"
            + (reply.released == 1 ? "" : "s") + " of owner " + flags.owner;
   });
@@ -249,15 +308,33 @@ void add_lock_commands(CLI::App& app, command_action& action) {
   lock->require_subcommand(1);
 
   auto acquire = lock->add_subcommand(
-      "acquire", "take the lock of a project/workspace and print its lock id");
+      "acquire", "take the lock of a project/workspace, or of several all "
+                 "at once, and print the lock ids");
   auto acquire_args = std::make_shared<acquire_flags>();
-  add_resource_options(*acquire, acquire_args->project,
-                       acquire_args->workspace);
   acquire
-      ->add_option("--owner", acquire_args->owner,
-                   "identity holding the lock, such as a pipeline run or "
-                   "pull request")
-      ->required();
+      ->add_option("--project", acquire_args->projects,
+                   "project of the resource; repeat --project and "
+                   "--workspace to take several locks all or none")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  acquire
+      ->add_option("--workspace", acquire_args->workspaces,
+                   "workspace of the resource, paired with the --project "
+                   "at the same position")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
+  acquire
+      ->add_option("--file", acquire_args->file,
+                   "JSON file with an array of locks to take all or none, "
+                   "such as [{\"project\": \"network\", \"workspace\": "
+                   "\"prod\"}]; items may set owner, user, priority, ttl "
+                   "and metadata")
+      ->check(CLI::ExistingFile);
+  acquire->add_flag("--async", acquire_args->async,
+                    "queue the request, print its ticket at once, then wait "
+                    "for the grant; Ctrl-C cancels the ticket");
+  acquire->add_option("--owner", acquire_args->owner,
+                      "identity holding the lock, such as a pipeline run or "
+                      "pull request; required unless every lock of --file "
+                      "names one");
   acquire->add_option("--user", acquire_args->user,
                       "person or bot behind the request, for display");
   acquire->add_option("--priority", acquire_args->level, "queue priority")
@@ -280,22 +357,30 @@ void add_lock_commands(CLI::App& app, command_action& action) {
       ->check(metadata_validator());
   add_client_flags(*acquire, acquire_args->client);
   acquire->callback([&action, acquire_args] {
+    check_acquire_flags(*acquire_args);
     action = [acquire_args] { return run_acquire(*acquire_args); };
   });
 
-  auto release = lock->add_subcommand("release", "release a held lock");
-  auto release_args = std::make_shared<lock_id_flags>();
-  release->add_option("--id", release_args->lock_id, "lock id of the grant")
+  auto release = lock->add_subcommand("release", "release held locks");
+  auto release_args = std::make_shared<release_flags>();
+  release
+      ->add_option("--id", release_args->lock_ids,
+                   "lock id of the grant; repeat it to release several locks")
       ->required();
   release->add_option("--token", release_args->token,
-                      "fencing token of the grant; rejects a stale grant");
+                      "fencing token of the grant; rejects a stale grant; "
+                      "only with a single --id");
   add_client_flags(*release, release_args->client);
   release->callback([&action, release_args] {
+    if (release_args->lock_ids.size() > 1 && release_args->token != 0)
+      throw CLI::ValidationError("--token",
+                                 "applies to a single --id; release several "
+                                 "locks without it");
     action = [release_args] { return run_release(*release_args); };
   });
 
   auto renew = lock->add_subcommand("renew", "extend the lease of a lock");
-  auto renew_args = std::make_shared<lock_id_flags>();
+  auto renew_args = std::make_shared<renew_flags>();
   renew->add_option("--id", renew_args->lock_id, "lock id of the grant")
       ->required();
   renew
@@ -333,7 +418,8 @@ void add_lock_commands(CLI::App& app, command_action& action) {
 
   auto release_owner = lock->add_subcommand(
       "release-owner",
-      "release every lock of an owner and reject its later requests");
+      "release every lock of an owner and reject its later requests until "
+      "reopen-owner");
   auto release_owner_args = std::make_shared<release_owner_flags>();
   release_owner
       ->add_option("--owner", release_owner_args->owner, "owner to close")
@@ -344,6 +430,8 @@ void add_lock_commands(CLI::App& app, command_action& action) {
       return run_release_owner(*release_owner_args);
     };
   });
+
+  add_ticket_commands(*lock, action);
 }
 
 void add_events_command(CLI::App& app, command_action& action) {

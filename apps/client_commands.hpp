@@ -6,8 +6,9 @@
 
 namespace holdfast {
 
-/// Adds `lock acquire|release|renew|get|list|release-owner` to `app`. The
-/// selected command stores its work in `action`.
+/// Adds `lock acquire|release|renew|get|list|release-owner|ticket|cancel|
+/// reopen-owner` to `app`. The selected command stores its work in
+/// `action`.
 void add_lock_commands(CLI::App& app, command_action& action);
 
 /// Adds `events`, which prints events until SIGINT or SIGTERM.

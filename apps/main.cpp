@@ -6,6 +6,7 @@
 
 #include "apps/cli_options.hpp"
 #include "apps/client_commands.hpp"
+#include "apps/queue_commands.hpp"
 #include "apps/run_command.hpp"
 #include "apps/serve.hpp"
 
@@ -52,6 +53,7 @@ int main(int argc, char** argv) {
   add_serve_command(app, action);
   holdfast::add_lock_commands(app, action);
   holdfast::add_events_command(app, action);
+  holdfast::add_stats_command(app, action);
   holdfast::add_run_command(app, action);
   try {
     app.parse(argc, argv);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 #include <ctime>
 
 #include "apps/durations.hpp"
@@ -22,6 +24,34 @@ std::string describe_metadata(const metadata_map& metadata) {
 
 std::string resource_name(const resource_key& key) {
   return key.project + '/' + key.workspace;
+}
+
+/// Renders rows as columns two spaces apart, the first row being the
+/// header, with one newline after each row.
+std::string format_table(const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths(rows.front().size(), 0);
+  for (const auto& row : rows)
+    for (size_t i = 0; i < row.size(); ++i)
+      widths[i] = std::max(widths[i], row[i].size());
+  std::string result;
+  for (const auto& row : rows) {
+    std::string line;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += row[i];
+      if (i + 1 < row.size())
+        line += std::string(widths[i] - row[i].size() + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ')
+      line.pop_back();
+    result += line + '\n';
+  }
+  return result;
+}
+
+/// Renders milliseconds of waiting, such as "1500ms" or "3s".
+std::string format_wait(double wait_ms) {
+  auto rounded = std::llround(wait_ms);
+  return format_duration(std::chrono::milliseconds{rounded > 0 ? rounded : 0});
 }
 
 } // namespace
@@ -72,23 +102,61 @@ std::string format_lock_table(const std::vector<lock_record>& locks,
                     std::to_string(lock.token),
                     format_remaining(lock.expires_at_ms, now_ms),
                     describe_metadata(lock.metadata)});
-  std::vector<size_t> widths(rows.front().size(), 0);
-  for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i)
-      widths[i] = std::max(widths[i], row[i].size());
-  std::string result;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += row[i];
-      if (i + 1 < row.size())
-        line += std::string(widths[i] - row[i].size() + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ')
-      line.pop_back();
-    result += line + '\n';
+  return format_table(rows);
+}
+
+std::string format_active_lock_table(const std::vector<lock_record>& locks,
+                                     int64_t now_ms) {
+  std::vector<std::vector<std::string>> rows;
+  rows.push_back({"PROJECT", "WORKSPACE", "HOLDER", "USER", "PRIORITY",
+                  "TOKEN", "ACQUIRED AT", "EXPIRES IN"});
+  for (const auto& lock : locks)
+    rows.push_back({lock.key.project, lock.key.workspace, lock.owner, lock.user,
+                    std::string{to_string_view(lock.level)},
+                    std::to_string(lock.token), format_time(lock.acquired_at_ms),
+                    format_remaining(lock.expires_at_ms, now_ms)});
+  return format_table(rows);
+}
+
+std::string format_queue_stats(const queue_stats& stats) {
+  std::string depths;
+  for (size_t i = 0; i < priority_levels; ++i) {
+    if (!depths.empty())
+      depths += ", ";
+    depths += to_string_view(static_cast<priority>(i));
+    depths += ' ';
+    depths += std::to_string(
+        i < stats.depth_by_priority.size() ? stats.depth_by_priority[i] : 0);
   }
+  char rate[32];
+  std::snprintf(rate, sizeof(rate), "%.2f", stats.grants_per_second);
+  std::string result = "waiting: " + std::to_string(stats.total_depth) + " ("
+                       + depths + ")\n";
+  result += "active locks: " + std::to_string(stats.active_locks) + '\n';
+  result += "grants: " + std::to_string(stats.total_grants) + " in total, "
+            + rate + " per second over the last minute\n";
+  result += "wait before grant: average " + format_wait(stats.average_wait_ms)
+            + ", p99 " + format_wait(static_cast<double>(stats.p99_wait_ms));
   return result;
+}
+
+std::string describe_ticket(const ticket_info& ticket, int64_t now_ms) {
+  auto request = resource_name(ticket.key) + " (owner " + ticket.owner + ")";
+  std::string result = "ticket " + ticket.ticket_id + ' ';
+  switch (ticket.state) {
+  case ticket_state::pending:
+    return result + "pending at position " + std::to_string(ticket.position)
+           + " for " + request;
+  case ticket_state::granted:
+    return result + "granted: " + describe_lock(ticket.lock, now_ms, true);
+  case ticket_state::failed:
+    return result + "failed for " + request + ": "
+           + std::string{to_string_view(ticket.error)} + ": "
+           + ticket.error_message;
+  case ticket_state::cancelled:
+    return result + "cancelled for " + request;
+  }
+  return result + std::string{to_string_view(ticket.state)};
 }
 
 std::string describe_event(const lock_event& event) {
@@ -121,6 +189,13 @@ std::string describe_error(const lock_error& error) {
                    std::chrono::system_clock::now().time_since_epoch())
                    .count();
     result += "\n  current holder: " + describe_lock(error.holder, now, false);
+  }
+  if (!error.holders.empty()) {
+    auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch())
+                   .count();
+    for (const auto& holder : error.holders)
+      result += "\n  held: " + describe_lock(holder, now, false);
   }
   return result;
 }

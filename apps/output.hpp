@@ -6,6 +6,7 @@
 
 #include "messages/events.hpp"
 #include "messages/lock_record.hpp"
+#include "messages/queueing.hpp"
 #include "messages/replies.hpp"
 
 namespace holdfast {
@@ -25,6 +26,20 @@ std::string describe_lock(const lock_record& record, int64_t now_ms,
 std::string format_lock_table(const std::vector<lock_record>& locks,
                               int64_t now_ms);
 
+/// Table of active locks for `holdfast stats`: resource, holder, user,
+/// priority, token, acquisition time and time left, one lock per line.
+std::string format_active_lock_table(const std::vector<lock_record>& locks,
+                                     int64_t now_ms);
+
+/// Queue depth by priority, grant rate and waits, one fact per line,
+/// without a trailing newline.
+std::string format_queue_stats(const queue_stats& stats);
+
+/// One line about a ticket, such as "ticket T pending at position 2 for
+/// network/prod (owner pr-42)". A granted ticket shows its lock with the
+/// lock id, because only its requester knows the ticket id.
+std::string describe_ticket(const ticket_info& ticket, int64_t now_ms);
+
 /// One line per event: time, type, resource, owner, token and reason.
 std::string describe_event(const lock_event& event);
 
@@ -32,7 +47,8 @@ std::string describe_event(const lock_event& event);
 std::string format_error(const lock_error& error);
 
 /// The stderr line of a failed request:
-/// "error: <code>: <message> (field: F)", plus the holder on conflict.
+/// "error: <code>: <message> (field: F)", plus the holder on conflict and
+/// one line per conflicting holder of a bulk acquisition.
 std::string describe_error(const lock_error& error);
 
 } // namespace holdfast

@@ -21,6 +21,7 @@
 #include "apps/managed_nats.hpp"
 #include "apps/signals.hpp"
 #include "bridges/nats_bridge.hpp"
+#include "bridges/nats_support.hpp"
 #include "messages/registration.hpp"
 
 namespace holdfast {
@@ -149,7 +150,7 @@ int run_serve(const serve_options& options) {
                                                bridge_settings);
     svc.bridge->start();
 
-    log->info("holdfast serving on {}{}, storage {} at {}", url,
+    log->info("holdfast serving on {}{}, storage {} at {}", redact_url(url),
               svc.nats_server ? " (managed nats-server)" : "",
               svc.store->name(), config.storage.path);
   } catch (const std::exception& e) {

@@ -26,7 +26,7 @@ int64_t percentile(const std::vector<int64_t>& sorted, double q) {
 }
 
 /// Lets the workers start their warm-up together once all have connected,
-/// and tells them the common time line.
+/// and gives them the common start time.
 class start_gate {
 public:
   explicit start_gate(size_t workers) : waiting_(workers) {
@@ -62,7 +62,7 @@ private:
   clock_type::time_point start_;
 };
 
-/// What one worker measured.
+/// Pair latencies and the end of the last pair of one worker.
 struct worker_result {
   std::vector<int64_t> latencies_ns;
   clock_type::time_point measure_from;
@@ -118,8 +118,8 @@ load_result run_load(const client_factory& make_client,
     auto& mine = results[index];
     mine.measure_from = measure_from;
     mine.last_end = measure_from;
-    // About 20k pairs per second and client is far above what any peer
-    // reaches here, so the vector rarely grows during the run.
+    // Room for 20k pairs per second and client keeps reallocations out
+    // of most measured pairs.
     mine.latencies_ns.reserve(static_cast<size_t>(
         20
         * std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -144,9 +144,10 @@ void retry_until(milliseconds timeout, const std::string& what,
       last_error = error.what();
     }
     if (clock_type::now() >= deadline)
-      throw std::runtime_error(what + " did not answer within "
+      throw std::runtime_error(what + " gave no reply within "
                                + std::to_string(timeout.count())
-                               + " ms; last error: " + last_error);
+                               + " ms; last error: " + last_error
+                               + "; check that it runs and its log");
     std::this_thread::sleep_for(retry_pause);
   }
 }

@@ -40,8 +40,8 @@ struct run_report {
   std::string started_at;
   double duration_s = 0;
   double warmup_s = 0;
-  /// fdatasync latency of the file system that holds the LMDB data,
-  /// before and after the other measurements.
+  /// fdatasync latency in the LMDB data directory, before and after the
+  /// other measurements.
   std::vector<latency_row> fdatasync;
   std::vector<rate_row> rates;
   std::vector<latency_row> handoffs;

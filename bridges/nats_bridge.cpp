@@ -1,5 +1,6 @@
 #include "bridges/nats_bridge.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <stdexcept>
@@ -37,15 +38,30 @@ constexpr milliseconds drain_timeout{5'000};
 constexpr milliseconds close_timeout{5'000};
 constexpr int64_t flush_timeout_ms = 1'000;
 
-// Connection callbacks get no closure: nats.c may run the closed callback
-// after `natsConnection_Destroy` returns, when the bridge may be gone.
+/// State that the disconnect and close callbacks share with the bridge.
+struct connection_watch {
+  /// Set by `stop` before it closes the connection, so that the disconnect
+  /// this causes is not reported as a failure.
+  std::atomic<bool> closing{false};
+};
+
+// nats.c may run the closed callback after `natsConnection_Destroy`
+// returns, when the bridge may be gone. So the closure of the disconnect
+// and close callbacks is a heap-allocated reference to the watch, which
+// the closed callback releases. nats.c runs connection callbacks in the
+// order it posts them, and the closed callback is the last one.
+using watch_ref = std::shared_ptr<connection_watch>;
+
+const connection_watch& watch_of(void* closure) {
+  return **static_cast<watch_ref*>(closure);
+}
 
 /// Returns the connected server, or while disconnected the servers that
-/// nats.c tries.
+/// nats.c tries, without passwords or tokens.
 std::string server_of(natsConnection* connection) {
   auto url = connected_url(connection);
   if (!url.empty())
-    return url;
+    return redact_url(url);
   char** servers = nullptr;
   int count = 0;
   if (natsConnection_GetServers(connection, &servers, &count) != NATS_OK)
@@ -65,8 +81,13 @@ void on_connected(natsConnection* connection, void*) {
   logger("nats")->info("connected to {}", server_of(connection));
 }
 
-void on_disconnected(natsConnection* connection, void*) {
-  // nats.c also reports a disconnect when `stop` closes the connection.
+void on_disconnected(natsConnection* connection, void* closure) {
+  // nats.c also reports a disconnect when `stop` closes the connection,
+  // which `stop` logs itself.
+  if (watch_of(closure).closing)
+    return;
+  // A connection that nats.c closed does not reconnect, so `on_closed`
+  // reports it as an error.
   if (natsConnection_IsClosed(connection))
     return;
   logger("nats")->warn("disconnected from {}; reconnecting every {} ms",
@@ -77,8 +98,21 @@ void on_reconnected(natsConnection* connection, void*) {
   logger("nats")->info("reconnected to {}", server_of(connection));
 }
 
-void on_closed(natsConnection*, void*) {
-  logger("nats")->info("connection closed");
+void on_closed(natsConnection* connection, void* closure) {
+  auto ref = static_cast<watch_ref*>(closure);
+  if ((*ref)->closing) {
+    logger("nats")->info("connection closed");
+  } else {
+    const char* text = nullptr;
+    auto status = natsConnection_GetLastError(connection, &text);
+    logger("nats")->error(
+        "connection to {} closed without a reconnect: {}{}{}; no requests "
+        "are served until holdfast restarts",
+        server_of(connection), status_text(status),
+        text != nullptr && *text != '\0' ? ": " : "",
+        text != nullptr ? text : "");
+  }
+  delete ref;
 }
 
 void on_async_error(natsConnection*, natsSubscription* subscription,
@@ -166,10 +200,11 @@ struct nats_bridge::impl {
   std::shared_ptr<request_router> router;
   std::vector<natsSubscription*> subscriptions;
   caf::actor events;
+  watch_ref watch = std::make_shared<connection_watch>();
   bool started = false;
   bool stopped = false;
 
-  nats_options_ptr make_options();
+  nats_options_ptr make_options(watch_ref* closure);
   void connect();
   void subscribe(const char* subject);
   void start_events();
@@ -178,13 +213,13 @@ struct nats_bridge::impl {
   void close_connection();
 };
 
-nats_options_ptr nats_bridge::impl::make_options() {
+nats_options_ptr nats_bridge::impl::make_options(watch_ref* closure) {
   natsOptions* raw = nullptr;
   check(natsOptions_Create(&raw), "creating NATS options failed");
   nats_options_ptr options{raw};
   auto status = natsOptions_SetURL(raw, config.url.c_str());
   if (status != NATS_OK)
-    fail_setup("invalid NATS URL '" + config.url + "'", status);
+    fail_setup("invalid NATS URL '" + redact_url(config.url) + "'", status);
   check(natsOptions_SetName(raw, config.name.c_str()),
         "setting the NATS connection name failed");
   // Without it nats.c delays each reply by about a millisecond to batch it.
@@ -198,11 +233,11 @@ nats_options_ptr nats_bridge::impl::make_options() {
         "setting the reconnect jitter failed");
   check(natsOptions_SetRetryOnFailedConnect(raw, true, on_connected, nullptr),
         "enabling connect retries failed");
-  check(natsOptions_SetDisconnectedCB(raw, on_disconnected, nullptr),
+  check(natsOptions_SetDisconnectedCB(raw, on_disconnected, closure),
         "setting the disconnect callback failed");
   check(natsOptions_SetReconnectedCB(raw, on_reconnected, nullptr),
         "setting the reconnect callback failed");
-  check(natsOptions_SetClosedCB(raw, on_closed, nullptr),
+  check(natsOptions_SetClosedCB(raw, on_closed, closure),
         "setting the close callback failed");
   check(natsOptions_SetErrorHandler(raw, on_async_error, nullptr),
         "setting the error handler failed");
@@ -210,19 +245,24 @@ nats_options_ptr nats_bridge::impl::make_options() {
 }
 
 void nats_bridge::impl::connect() {
-  auto options = make_options();
-  log->info("connecting to {}", config.url);
+  // Owned here until a connection exists, whose closed callback then
+  // releases it.
+  auto closure = std::make_unique<watch_ref>(watch);
+  auto options = make_options(closure.get());
+  auto url = redact_url(config.url);
+  log->info("connecting to {}", url);
   auto status = natsConnection_Connect(&connection, options.get());
-  if (status == NATS_NOT_YET_CONNECTED) {
+  if (status != NATS_OK && status != NATS_NOT_YET_CONNECTED) {
+    connection = nullptr;
+    fail_setup("connecting to NATS at " + url + " failed", status);
+  }
+  closure.release();
+  if (status == NATS_NOT_YET_CONNECTED)
     log->warn("{} is not reachable yet; retrying every {} ms in the "
               "background",
-              config.url, reconnect_wait_ms);
-  } else if (status == NATS_OK) {
+              url, reconnect_wait_ms);
+  else
     log->info("connected to {}", server_of(connection));
-  } else {
-    connection = nullptr;
-    fail_setup("connecting to NATS at " + config.url + " failed", status);
-  }
 }
 
 void nats_bridge::impl::subscribe(const char* subject) {
@@ -277,6 +317,8 @@ void nats_bridge::impl::close_subscriptions() {
 }
 
 void nats_bridge::impl::close_connection() {
+  log->info("closing NATS connection");
+  watch->closing = true;
   if (natsConnection_Status(connection) == NATS_CONN_STATUS_CONNECTED) {
     auto status = natsConnection_FlushTimeout(connection, flush_timeout_ms);
     if (status != NATS_OK)

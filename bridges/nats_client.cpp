@@ -30,43 +30,46 @@ std::string& tenant_of(get_request& request) {
   return request.key.tenant;
 }
 
+std::string& tenant_of(acquire_async_request& request) {
+  return request.request.key.tenant;
+}
+
 template <class Request>
 std::string& tenant_of(Request& request) {
   return request.tenant;
 }
 
-/// State of one event subscription. nats.c owns a reference through the
-/// callback closure until the subscription's completion callback, so the
-/// handler stays valid for every callback.
-struct event_subscription {
-  nats_client::event_handler handler;
+/// State of one event or reply subscription. nats.c owns a reference
+/// through the callback closure until the subscription's completion
+/// callback, so the handler stays valid for every callback.
+struct message_subscription {
+  /// Receives the body and encoding of each message.
+  std::function<void(std::string_view, wire_encoding)> handler;
   natsSubscription* subscription = nullptr;
   std::mutex mutex;
   std::condition_variable closed_signal;
   bool closed = false;
 };
 
-using event_subscription_ref = std::shared_ptr<event_subscription>;
+using subscription_ref = std::shared_ptr<message_subscription>;
 
-void on_event(natsConnection*, natsSubscription*, natsMsg* raw, void* closure) {
+std::string_view body_of(natsMsg* msg) {
+  return {natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))};
+}
+
+void on_message(natsConnection*, natsSubscription*, natsMsg* raw,
+                void* closure) {
   nats_msg_ptr msg{raw};
-  auto& state = **static_cast<event_subscription_ref*>(closure);
-  std::string_view body{natsMsg_GetData(raw),
-                        static_cast<size_t>(natsMsg_GetDataLength(raw))};
-  lock_event event;
-  // NOTE: events that fail to decode are skipped silently, because the
-  // client has no logger and the handler only accepts events.
-  if (decode_event(body, encoding_of(raw), event).code != lock_errc::none)
-    return;
+  auto& state = **static_cast<subscription_ref*>(closure);
   try {
-    state.handler(event);
+    state.handler(body_of(raw), encoding_of(raw));
   } catch (...) {
     // An exception must not unwind into nats.c.
   }
 }
 
-void on_event_subscription_complete(void* closure) {
-  auto ref = static_cast<event_subscription_ref*>(closure);
+void on_subscription_complete(void* closure) {
+  auto ref = static_cast<subscription_ref*>(closure);
   {
     std::lock_guard<std::mutex> guard{(*ref)->mutex};
     (*ref)->closed = true;
@@ -76,7 +79,7 @@ void on_event_subscription_complete(void* closure) {
 }
 
 /// Unsubscribes and waits until the last callback has returned.
-void close_event_subscription(const event_subscription_ref& state) {
+void close_subscription(const subscription_ref& state) {
   natsSubscription_Unsubscribe(state->subscription);
   {
     std::unique_lock<std::mutex> guard{state->mutex};
@@ -229,6 +232,55 @@ lock_reply nats_client::release_owner(release_owner_request request) {
               options_.timeout);
 }
 
+lock_reply nats_client::acquire_async(acquire_request request,
+                                      std::string notify_subject) {
+  acquire_async_request async{std::move(request), std::move(notify_subject)};
+  return call(impl_->connection, options_, request_verb::acquire_async, async,
+              options_.timeout);
+}
+
+lock_reply nats_client::ticket(ticket_request request) {
+  return call(impl_->connection, options_, request_verb::ticket, request,
+              options_.timeout);
+}
+
+lock_reply nats_client::cancel(cancel_request request) {
+  return call(impl_->connection, options_, request_verb::cancel, request,
+              options_.timeout);
+}
+
+lock_reply nats_client::acquire_bulk(bulk_acquire_request request) {
+  auto wait = milliseconds{request.wait_ms > 0 ? request.wait_ms : 0};
+  return call(impl_->connection, options_, request_verb::acquire_bulk, request,
+              options_.timeout + wait);
+}
+
+lock_reply nats_client::release_bulk(bulk_release_request request) {
+  return call(impl_->connection, options_, request_verb::release_bulk, request,
+              options_.timeout);
+}
+
+lock_reply nats_client::reopen_owner(reopen_owner_request request) {
+  return call(impl_->connection, options_, request_verb::reopen_owner, request,
+              options_.timeout);
+}
+
+lock_reply nats_client::stats(stats_request request) {
+  return call(impl_->connection, options_, request_verb::stats, request,
+              options_.timeout);
+}
+
+std::string nats_client::new_inbox() {
+  natsInbox* inbox = nullptr;
+  auto status = natsInbox_Create(&inbox);
+  if (status != NATS_OK)
+    throw std::runtime_error("creating an inbox subject failed: "
+                             + status_text(status));
+  std::string result{inbox};
+  natsInbox_Destroy(inbox);
+  return result;
+}
+
 raw_reply nats_client::request_raw(const std::string& subject,
                                    const std::string& payload, bool json,
                                    milliseconds timeout) {
@@ -253,19 +305,49 @@ raw_reply nats_client::request_raw(const std::string& subject,
 
 std::shared_ptr<void> nats_client::subscribe_events(const event_filter& filter,
                                                     event_handler handler) {
-  auto state = std::make_shared<event_subscription>();
+  auto on_event = [handler = std::move(handler)](std::string_view body,
+                                                  wire_encoding encoding) {
+    lock_event event;
+    // NOTE: events that fail to decode are skipped silently, because the
+    // client has no logger and the handler only accepts events.
+    if (decode_event(body, encoding, event).code != lock_errc::none)
+      return;
+    handler(event);
+  };
+  return subscribe(event_filter_subject(filter), std::move(on_event));
+}
+
+std::shared_ptr<void> nats_client::subscribe_replies(const std::string& subject,
+                                                     reply_handler handler) {
+  auto on_reply = [handler = std::move(handler),
+                   subject](std::string_view body, wire_encoding encoding) {
+    lock_reply reply;
+    auto error = decode_reply(body, encoding, reply);
+    if (error.code != lock_errc::none)
+      reply = make_error_reply(lock_errc::internal,
+                               "invalid message on " + subject + ": "
+                                   + error.message,
+                               error.field);
+    handler(reply);
+  };
+  return subscribe(subject, std::move(on_reply));
+}
+
+std::shared_ptr<void>
+nats_client::subscribe(const std::string& subject, message_handler handler) {
+  auto state = std::make_shared<message_subscription>();
   state->handler = std::move(handler);
-  auto subject = event_filter_subject(filter);
-  auto ref = new event_subscription_ref(state);
-  auto status = natsConnection_Subscribe(
-      &state->subscription, impl_->connection, subject.c_str(), on_event, ref);
+  auto ref = new subscription_ref(state);
+  auto status
+      = natsConnection_Subscribe(&state->subscription, impl_->connection,
+                                 subject.c_str(), on_message, ref);
   if (status != NATS_OK) {
     delete ref;
     throw std::runtime_error("subscribing to " + subject + " at " + options_.url
                              + " failed: " + status_text(status));
   }
-  status = natsSubscription_SetOnCompleteCB(
-      state->subscription, on_event_subscription_complete, ref);
+  status = natsSubscription_SetOnCompleteCB(state->subscription,
+                                            on_subscription_complete, ref);
   if (status != NATS_OK) {
     // NOTE: `ref` leaks, because a callback may still be running with it.
     natsSubscription_Unsubscribe(state->subscription);
@@ -273,16 +355,16 @@ std::shared_ptr<void> nats_client::subscribe_events(const event_filter& filter,
     throw std::runtime_error("subscribing to " + subject + " at " + options_.url
                              + " failed: " + status_text(status));
   }
-  // Returns once the server has the subscription, so that no event
+  // Returns once the server has the subscription, so that no message
   // published after this call is missed.
   status = natsConnection_FlushTimeout(impl_->connection,
                                        options_.timeout.count());
   if (status != NATS_OK) {
-    close_event_subscription(state);
+    close_subscription(state);
     throw std::runtime_error("subscribing to " + subject + " at " + options_.url
                              + " failed: " + status_text(status));
   }
-  return {state.get(), [state](void*) { close_event_subscription(state); }};
+  return {state.get(), [state](void*) { close_subscription(state); }};
 }
 
 } // namespace holdfast

@@ -4,9 +4,11 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "bridges/wire_encoding.hpp"
 #include "messages/events.hpp"
+#include "messages/queueing.hpp"
 #include "messages/replies.hpp"
 #include "messages/requests.hpp"
 
@@ -53,6 +55,24 @@ public:
   lock_reply list(list_request request);
   lock_reply release_owner(release_owner_request request);
 
+  /// Queues `request` and returns its ticket at once. The service publishes
+  /// the ticket's final state on `notify_subject` later, which the caller
+  /// must have subscribed to with `subscribe_replies` before this call.
+  lock_reply acquire_async(acquire_request request,
+                           std::string notify_subject);
+  lock_reply ticket(ticket_request request);
+  lock_reply cancel(cancel_request request);
+
+  /// Waits up to `request.wait_ms` plus the client timeout.
+  lock_reply acquire_bulk(bulk_acquire_request request);
+  lock_reply release_bulk(bulk_release_request request);
+  lock_reply reopen_owner(reopen_owner_request request);
+  lock_reply stats(stats_request request);
+
+  /// Returns a new unique subject for `subscribe_replies`, such as
+  /// "_INBOX.<random>".
+  std::string new_inbox();
+
   /// Sends `payload` unchanged to `subject`, as JSON when `json` is set.
   raw_reply request_raw(const std::string& subject, const std::string& payload,
                         bool json, std::chrono::milliseconds timeout);
@@ -64,12 +84,28 @@ public:
   std::shared_ptr<void> subscribe_events(const event_filter& filter,
                                          event_handler handler);
 
+  using reply_handler = std::function<void(const lock_reply&)>;
+
+  /// Delivers every reply-shaped message published on `subject`, such as
+  /// ticket notifications, to `handler` on a NATS thread until the returned
+  /// handle is destroyed. A message that fails to decode arrives as a reply
+  /// with code `internal`. Returns once the server knows the subscription.
+  std::shared_ptr<void> subscribe_replies(const std::string& subject,
+                                          reply_handler handler);
+
   const client_options& options() const noexcept {
     return options_;
   }
 
 private:
   struct impl;
+
+  using message_handler
+      = std::function<void(std::string_view body, wire_encoding encoding)>;
+
+  /// Subscribes `handler` to `subject`; see `subscribe_replies`.
+  std::shared_ptr<void> subscribe(const std::string& subject,
+                                  message_handler handler);
 
   client_options options_;
   std::unique_ptr<impl> impl_;

@@ -12,14 +12,20 @@ namespace {
 
 constexpr size_t max_kept_buffer = 1024 * 1024;
 
+const char* name_of(nats_reply_sink::role kind) {
+  return kind == nats_reply_sink::role::notification ? "notification"
+                                                     : "reply";
+}
+
 } // namespace
 
 nats_reply_sink::nats_reply_sink(nats_publisher_ptr publisher,
                                  std::string_view reply_subject,
                                  request_verb verb, wire_encoding encoding,
-                                 uint64_t request_id)
+                                 uint64_t request_id, role kind,
+                                 accept_flag accepted)
     : publisher_(std::move(publisher)), verb_(verb), encoding_(encoding),
-      request_id_(request_id) {
+      request_id_(request_id), role_(kind), accepted_(std::move(accepted)) {
   if (reply_subject.size() < short_subject_.size()) {
     std::memcpy(short_subject_.data(), reply_subject.data(),
                 reply_subject.size());
@@ -33,36 +39,49 @@ nats_reply_sink::nats_reply_sink(nats_publisher_ptr publisher,
 nats_reply_sink::~nats_reply_sink() {
   if (delivered_.load())
     return;
+  if (role_ == role::notification) {
+    if (!accepted_ || !accepted_->load())
+      return;
+    auto reply = make_error_reply(lock_errc::unavailable,
+                                  "the lock engine dropped the ticket before "
+                                  "its outcome, probably because it is "
+                                  "shutting down; acquire again later");
+    publish_reply(*publisher_, reply_subject(), verb_, reply, encoding_,
+                  request_id_, role_);
+    return;
+  }
   auto reply = make_error_reply(lock_errc::unavailable,
                                 "the lock engine dropped the request, "
                                 "probably because it is shutting down; "
                                 "retry later");
   publish_reply(*publisher_, reply_subject(), verb_, reply, encoding_,
-                request_id_);
+                request_id_, role_);
 }
 
 void nats_reply_sink::deliver(lock_reply reply) {
   if (delivered_.exchange(true)) {
-    publisher_->log().error("[req {}] second reply to one request dropped; "
-                            "the engine must reply exactly once",
-                            request_id_);
+    publisher_->log().error("[req {}] second {} to one request dropped; "
+                            "the engine must send it exactly once",
+                            request_id_, name_of(role_));
     return;
   }
+  if (role_ == role::reply && accepted_ && reply.ok())
+    accepted_->store(true);
   publish_reply(*publisher_, reply_subject(), verb_, reply, encoding_,
-                request_id_);
+                request_id_, role_);
 }
 
 void nats_reply_sink::publish_reply(nats_publisher& publisher,
                                     const char* reply_subject,
                                     request_verb verb, const lock_reply& reply,
                                     wire_encoding encoding,
-                                    uint64_t request_id) {
+                                    uint64_t request_id, role kind) {
   auto& log = publisher.log();
   if (log.should_log(spdlog::level::debug)) {
     if (reply.ok())
-      log.debug("[req {}] reply ok", request_id);
+      log.debug("[req {}] {} ok", request_id, name_of(kind));
     else
-      log.debug("[req {}] reply {}: {}", request_id,
+      log.debug("[req {}] {} {}: {}", request_id, name_of(kind),
                 to_string_view(reply.error.code), reply.error.message);
   }
   // Sinks run on many threads, so each thread reuses its own buffer.
@@ -75,11 +94,11 @@ void nats_reply_sink::publish_reply(nats_publisher& publisher,
     buffer.shrink_to_fit();
   }
   if (status == NATS_CONNECTION_CLOSED)
-    log.debug("[req {}] reply dropped: the NATS connection is closed",
-              request_id);
+    log.debug("[req {}] {} dropped: the NATS connection is closed",
+              request_id, name_of(kind));
   else if (status != NATS_OK)
-    log.warn("[req {}] publishing the reply to {} failed: {}", request_id,
-             reply_subject, status_text(status));
+    log.warn("[req {}] publishing the {} to {} failed: {}", request_id,
+             name_of(kind), reply_subject, status_text(status));
 }
 
 const char* nats_reply_sink::reply_subject() const noexcept {

@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 
@@ -16,11 +17,26 @@ namespace holdfast {
 /// encoding of the request. A sink destroyed without a reply (the engine
 /// dropped the request) replies `unavailable`, so that the client does not
 /// wait for its timeout.
+///
+/// The same class publishes the final state of an asynchronous acquisition
+/// on the request's `notify` subject (role `notification`). Such a sink
+/// reports a drop only after the ticket was accepted: a request that the
+/// engine rejected already told its client so in the reply.
 class nats_reply_sink final : public reply_sink {
 public:
+  enum class role : uint8_t {
+    reply,
+    notification,
+  };
+
+  /// Shared by the reply and the notification sink of one asynchronous
+  /// acquisition; set once the reply accepted the ticket.
+  using accept_flag = std::shared_ptr<std::atomic<bool>>;
+
   nats_reply_sink(nats_publisher_ptr publisher, std::string_view reply_subject,
                   request_verb verb, wire_encoding encoding,
-                  uint64_t request_id);
+                  uint64_t request_id, role kind = role::reply,
+                  accept_flag accepted = nullptr);
 
   ~nats_reply_sink() override;
 
@@ -31,7 +47,7 @@ public:
   static void publish_reply(nats_publisher& publisher,
                             const char* reply_subject, request_verb verb,
                             const lock_reply& reply, wire_encoding encoding,
-                            uint64_t request_id);
+                            uint64_t request_id, role kind = role::reply);
 
 private:
   const char* reply_subject() const noexcept;
@@ -44,6 +60,8 @@ private:
   request_verb verb_;
   wire_encoding encoding_;
   uint64_t request_id_;
+  role role_;
+  accept_flag accepted_;
   std::atomic<bool> delivered_{false};
 };
 

@@ -69,6 +69,42 @@ std::string status_text(natsStatus status) {
   return result;
 }
 
+std::string redact_url(std::string_view url) {
+  constexpr std::string_view mask = "***";
+  std::string result;
+  result.reserve(url.size());
+  size_t start = 0;
+  while (start <= url.size()) {
+    auto end = url.find(',', start);
+    if (end == std::string_view::npos)
+      end = url.size();
+    auto part = url.substr(start, end - start);
+
+    // The user information starts after the scheme, when there is one.
+    auto scheme_end = part.find("://");
+    auto info_begin = scheme_end == std::string_view::npos ? 0 : scheme_end + 3;
+    auto at = part.rfind('@');
+    if (at == std::string_view::npos || at < info_begin) {
+      result += part;
+    } else {
+      auto info = part.substr(info_begin, at - info_begin);
+      auto colon = info.find(':');
+      result += part.substr(0, info_begin);
+      // Without a colon the whole user information is a token.
+      if (colon != std::string_view::npos)
+        result += info.substr(0, colon + 1);
+      result += mask;
+      result += part.substr(at);
+    }
+
+    if (end == url.size())
+      break;
+    result += ',';
+    start = end + 1;
+  }
+  return result;
+}
+
 std::string connected_url(natsConnection* connection) {
   char buffer[256];
   if (natsConnection_GetConnectedUrl(connection, buffer, sizeof(buffer))

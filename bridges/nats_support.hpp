@@ -31,8 +31,15 @@ natsStatus publish(natsConnection* connection, const char* subject,
 std::string status_text(natsStatus status);
 
 /// Returns the URL of the server that `connection` uses, or an empty string
-/// while it has none.
+/// while it has none. The URL includes any user and password; pass it
+/// through `redact_url` before logging it.
 std::string connected_url(natsConnection* connection);
+
+/// Returns `url` with the password of `user:password@` and a token given as
+/// `token@` replaced by `***`, for logs and error messages. Handles a
+/// comma-separated list of URLs as nats.c accepts it, and splits the user
+/// information at the last '@' of each URL, as nats.c does.
+std::string redact_url(std::string_view url);
 
 struct nats_options_deleter {
   void operator()(natsOptions* options) const {

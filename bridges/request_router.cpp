@@ -24,6 +24,16 @@ void set_tenant(get_request& request, std::string_view tenant) {
   request.key.tenant.assign(tenant);
 }
 
+void set_tenant(acquire_async_request& request, std::string_view tenant) {
+  request.request.key.tenant.assign(tenant);
+}
+
+void set_tenant(bulk_acquire_request& request, std::string_view tenant) {
+  request.tenant.assign(tenant);
+  for (auto& item : request.locks)
+    item.key.tenant.assign(tenant);
+}
+
 template <class Request>
 void set_tenant(Request& request, std::string_view tenant) {
   request.tenant.assign(tenant);
@@ -68,6 +78,56 @@ std::string describe(const list_request& request) {
 
 std::string describe(const release_owner_request& request) {
   return "release_owner tenant=" + request.tenant + " owner=" + request.owner;
+}
+
+std::string describe(const acquire_async_request& request) {
+  return "acquire_async key=" + to_string(request.request.key)
+         + " owner=" + request.request.owner + " priority="
+         + std::string{to_string_view(request.request.level)}
+         + " wait_ms=" + std::to_string(request.request.wait_ms)
+         + " notify=" + request.notify_subject;
+}
+
+// Ticket ids only read and cancel tickets, which release a granted lock,
+// so they are shortened like lock ids.
+
+std::string describe(const ticket_request& request) {
+  return "ticket tenant=" + request.tenant + " ticket_id="
+         + redact(request.ticket_id);
+}
+
+std::string describe(const cancel_request& request) {
+  return "cancel tenant=" + request.tenant + " ticket_id="
+         + redact(request.ticket_id);
+}
+
+std::string describe(const bulk_acquire_request& request) {
+  std::string result = "acquire_bulk tenant=" + request.tenant + " locks=";
+  for (size_t i = 0; i < request.locks.size(); ++i) {
+    const auto& item = request.locks[i];
+    if (i > 0)
+      result += ',';
+    result += item.key.project + '/' + item.key.workspace + '@' + item.owner;
+  }
+  return result + " wait_ms=" + std::to_string(request.wait_ms);
+}
+
+std::string describe(const bulk_release_request& request) {
+  std::string result = "release_bulk tenant=" + request.tenant + " lock_ids=";
+  for (size_t i = 0; i < request.lock_ids.size(); ++i) {
+    if (i > 0)
+      result += ',';
+    result += redact(request.lock_ids[i]);
+  }
+  return result;
+}
+
+std::string describe(const reopen_owner_request& request) {
+  return "reopen_owner tenant=" + request.tenant + " owner=" + request.owner;
+}
+
+std::string describe(const stats_request& request) {
+  return "stats tenant=" + request.tenant;
 }
 
 } // namespace
@@ -153,26 +213,85 @@ void request_router::dispatch(const request_context& context) {
   case request_verb::release_owner:
     forward<release_owner_request>(context);
     break;
+  case request_verb::acquire_async:
+    forward_async(context);
+    break;
+  case request_verb::ticket:
+    forward<ticket_request>(context);
+    break;
+  case request_verb::cancel:
+    forward<cancel_request>(context);
+    break;
+  case request_verb::acquire_bulk:
+    forward<bulk_acquire_request>(context);
+    break;
+  case request_verb::release_bulk:
+    forward<bulk_release_request>(context);
+    break;
+  case request_verb::reopen_owner:
+    forward<reopen_owner_request>(context);
+    break;
+  case request_verb::stats:
+    forward<stats_request>(context);
+    break;
   }
 }
 
 template <class Request>
-void request_router::forward(const request_context& context) {
-  Request request;
+bool request_router::decode(const request_context& context, Request& request) {
   auto error = decode_request(context.body, context.encoding, request);
   if (error.code != lock_errc::none) {
     answer_error(context, std::move(error));
-    return;
+    return false;
   }
   set_tenant(request, context.tenant);
   auto& log = publisher_->log();
   if (log.should_log(spdlog::level::debug))
     log.debug("[req {}] {}", context.id, describe(request));
+  return true;
+}
+
+template <class Request>
+void request_router::forward(const request_context& context) {
+  Request request;
+  if (!decode(context, request))
+    return;
   forwarded_.fetch_add(1, std::memory_order_relaxed);
   reply_sink_ptr sink = std::make_shared<nats_reply_sink>(
       publisher_, context.reply_subject, context.verb, context.encoding,
       context.id);
   caf::anon_send(scheduler_, std::move(request), std::move(sink));
+}
+
+void request_router::forward_async(const request_context& context) {
+  acquire_async_request request;
+  if (!decode(context, request))
+    return;
+  // The scheduler checks the subject syntax. A notification inside the
+  // service's own subjects would reach event subscribers or the request
+  // subscription as if holdfast had published it there.
+  std::string_view notify{request.notify_subject};
+  if (notify.substr(0, subject_prefix.size()) == subject_prefix) {
+    answer_error(context,
+                 make_lock_error(lock_errc::invalid_request,
+                                 "notify '" + request.notify_subject
+                                     + "' must not start with "
+                                     + std::string{subject_prefix}
+                                     + ", which holdfast itself uses; "
+                                       "use an inbox such as _INBOX.<id>",
+                                 "notify"));
+    return;
+  }
+  forwarded_.fetch_add(1, std::memory_order_relaxed);
+  auto accepted = std::make_shared<std::atomic<bool>>(false);
+  reply_sink_ptr reply = std::make_shared<nats_reply_sink>(
+      publisher_, context.reply_subject, context.verb, context.encoding,
+      context.id, nats_reply_sink::role::reply, accepted);
+  reply_sink_ptr notify_sink = std::make_shared<nats_reply_sink>(
+      publisher_, request.notify_subject, context.verb, context.encoding,
+      context.id, nats_reply_sink::role::notification, accepted);
+  caf::anon_send(scheduler_, std::move(request), std::move(reply),
+                 std::move(notify_sink));
 }
 
 void request_router::answer_error(const request_context& context,

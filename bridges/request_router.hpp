@@ -43,8 +43,17 @@ private:
 
   void dispatch(const request_context& context);
 
+  /// Decodes the body into `request` and sets its tenant, or answers the
+  /// error and returns false.
+  template <class Request>
+  bool decode(const request_context& context, Request& request);
+
   template <class Request>
   void forward(const request_context& context);
+
+  /// Forwards acquire_async with a second sink that publishes the ticket's
+  /// final state on the request's `notify` subject.
+  void forward_async(const request_context& context);
 
   void answer_error(const request_context& context, lock_error error);
 

@@ -47,6 +47,17 @@ lock_error invalid_subject(std::string_view subject, std::string_view problem) {
                          "subject");
 }
 
+/// Returns "acquire, release, ... or stats" for error messages.
+std::string known_verbs() {
+  std::string result;
+  for (size_t i = 0; i < request_verb_count; ++i) {
+    if (i > 0)
+      result += i + 1 == request_verb_count ? " or " : ", ";
+    result += to_string_view(static_cast<request_verb>(i));
+  }
+  return result;
+}
+
 void append_escaped(std::string& out, std::string_view text) {
   for (char c : text) {
     if (is_subject_safe(c)) {
@@ -104,10 +115,10 @@ parsed_request_subject parse_request_subject(std::string_view subject) {
   auto verb_token = next_token(rest);
   auto verb = parse_request_verb(verb_token);
   if (!verb) {
-    result.error = invalid_subject(
-        subject, "names an unknown verb '" + std::string{verb_token}
-                     + "' (expected acquire, release, renew, get, list or "
-                       "release_owner)");
+    result.error = invalid_subject(subject, "names an unknown verb '"
+                                                + std::string{verb_token}
+                                                + "' (expected one of "
+                                                + known_verbs() + ")");
     return result;
   }
   if (!rest.empty()) {

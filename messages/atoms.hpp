@@ -18,6 +18,29 @@ using wait_timeout_atom = caf::atom_constant<caf::atom("waittmo")>;
 using lease_check_atom = caf::atom_constant<caf::atom("leasechk")>;
 using idle_check_atom = caf::atom_constant<caf::atom("idlechk")>;
 
+/// Scheduler to lock actor: an asynchronous acquisition with a ticket.
+using acquire_async_atom = caf::atom_constant<caf::atom("acqasync")>;
+
+/// Scheduler to lock actor: drop the waiting request of a ticket.
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+
+/// Scheduler to lock actor: steps of a bulk acquisition.
+using reserve_atom = caf::atom_constant<caf::atom("reserve")>;
+using activate_atom = caf::atom_constant<caf::atom("activate")>;
+using unreserve_atom = caf::atom_constant<caf::atom("unreserve")>;
+
+/// To the scheduler: a ticket was queued, or reached its final state.
+using ticket_queued_atom = caf::atom_constant<caf::atom("ticketq")>;
+using ticket_done_atom = caf::atom_constant<caf::atom("ticketdone")>;
+
+/// To the scheduler: a bulk reservation answered, or the bulk's grants
+/// were committed.
+using bulk_step_atom = caf::atom_constant<caf::atom("bulkstep")>;
+using bulk_commit_atom = caf::atom_constant<caf::atom("bulkcommit")>;
+
+/// To the scheduler: the closed mark of an owner was committed.
+using owner_saved_atom = caf::atom_constant<caf::atom("ownersaved")>;
+
 /// Storage writer to lock actor: a batch failed to commit.
 using store_failed_atom = caf::atom_constant<caf::atom("storefail")>;
 

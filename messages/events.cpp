@@ -6,9 +6,9 @@ namespace holdfast {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> event_names{
-  "lock.acquired",     "lock.released", "lock.expired",
-  "lock.wait_timeout", "lock.queued",   "lock.cancelled",
+constexpr std::array<std::string_view, 7> event_names{
+  "lock.acquired",  "lock.released",  "lock.expired", "lock.wait_timeout",
+  "lock.queued",    "lock.cancelled", "queue.overflow",
 };
 
 } // namespace

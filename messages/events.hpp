@@ -20,6 +20,8 @@ enum class event_type : uint8_t {
   lock_wait_timeout,
   lock_queued,
   lock_cancelled,
+  /// A request was rejected because a queue limit was reached.
+  queue_overflow,
 };
 
 std::string_view to_string_view(event_type type);

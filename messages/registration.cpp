@@ -3,6 +3,7 @@
 #include "messages/engine.hpp"
 #include "messages/error_code.hpp"
 #include "messages/events.hpp"
+#include "messages/queueing.hpp"
 #include "messages/replies.hpp"
 #include "messages/requests.hpp"
 
@@ -23,6 +24,20 @@ void register_messages(caf::actor_system_config& config) {
   config.add_message_type<lock_event>("holdfast::lock_event");
   config.add_message_type<event_filter>("holdfast::event_filter");
   config.add_message_type<holder_update>("holdfast::holder_update");
+  config.add_message_type<acquire_async_request>(
+    "holdfast::acquire_async_request");
+  config.add_message_type<ticket_request>("holdfast::ticket_request");
+  config.add_message_type<cancel_request>("holdfast::cancel_request");
+  config.add_message_type<bulk_acquire_request>(
+    "holdfast::bulk_acquire_request");
+  config.add_message_type<bulk_release_request>(
+    "holdfast::bulk_release_request");
+  config.add_message_type<reopen_owner_request>(
+    "holdfast::reopen_owner_request");
+  config.add_message_type<stats_request>("holdfast::stats_request");
+  config.add_message_type<ticket_info>("holdfast::ticket_info");
+  config.add_message_type<release_outcome>("holdfast::release_outcome");
+  config.add_message_type<queue_stats>("holdfast::queue_stats");
 
   auto render = [](uint8_t value, caf::atom_value,
                    const caf::message& context) {

@@ -8,6 +8,7 @@
 
 #include "messages/error_code.hpp"
 #include "messages/lock_record.hpp"
+#include "messages/queueing.hpp"
 
 namespace holdfast {
 
@@ -18,12 +19,14 @@ struct lock_error {
   std::string message;
   std::string field;
   lock_record holder;
+  /// Every conflicting holder of a bulk try-lock.
+  std::vector<lock_record> holders;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lock_error& x) {
   return f(caf::meta::type_name("lock_error"), x.code, x.message, x.field,
-           x.holder);
+           x.holder, x.holders);
 }
 
 lock_error make_lock_error(lock_errc code, std::string message,
@@ -31,7 +34,9 @@ lock_error make_lock_error(lock_errc code, std::string message,
 
 /// Result of any request. On success `error.code` is `none` and the verb
 /// decides which of the other fields is set: `lock` for acquire, release,
-/// renew and get, `locks` for list, `released` for release_owner.
+/// renew and get, `locks` for list and acquire_bulk, `released` for
+/// release_owner, `ticket` for acquire_async, ticket and cancel,
+/// `outcomes` for release_bulk, `stats` and `locks` for stats.
 struct lock_reply {
   lock_error error;
   lock_record lock;
@@ -39,6 +44,11 @@ struct lock_reply {
   uint32_t released = 0;
   /// Number of requests waiting for the resource, reported by get.
   uint32_t waiting = 0;
+  /// Set when an acquire returned a lock the owner held already.
+  bool reentered = false;
+  ticket_info ticket;
+  std::vector<release_outcome> outcomes;
+  queue_stats stats;
 
   bool ok() const noexcept {
     return error.code == lock_errc::none;
@@ -48,7 +58,8 @@ struct lock_reply {
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lock_reply& x) {
   return f(caf::meta::type_name("lock_reply"), x.error, x.lock, x.locks,
-           x.released, x.waiting);
+           x.released, x.waiting, x.reentered, x.ticket, x.outcomes,
+           x.stats);
 }
 
 lock_reply make_error_reply(lock_errc code, std::string message,

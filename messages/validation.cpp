@@ -1,5 +1,6 @@
 #include "messages/validation.hpp"
 
+#include <set>
 #include <string>
 
 namespace holdfast {
@@ -192,6 +193,147 @@ lock_error validate(const release_owner_request& request,
       error.code != lock_errc::none)
     return error;
   return check_name("owner", request.owner, limits.max_owner_length, true);
+}
+
+} // namespace holdfast
+
+namespace holdfast {
+
+bool is_valid_publish_subject(std::string_view subject, size_t max_length) {
+  if (subject.empty() || subject.size() > max_length)
+    return false;
+  size_t token_start = 0;
+  for (size_t i = 0; i <= subject.size(); ++i) {
+    if (i == subject.size() || subject[i] == '.') {
+      auto token = subject.substr(token_start, i - token_start);
+      if (token.empty() || token == "*" || token == ">")
+        return false;
+      token_start = i + 1;
+      continue;
+    }
+    if (subject[i] <= ' ' || subject[i] > '~')
+      return false;
+  }
+  return true;
+}
+
+namespace {
+
+lock_error invalid_field(std::string field, std::string message) {
+  return make_lock_error(lock_errc::invalid_request, std::move(message),
+                         std::move(field));
+}
+
+lock_error check_ticket(const std::string& tenant,
+                        const std::string& ticket_id,
+                        const request_limits& limits) {
+  release_request shape{tenant, ticket_id, 0};
+  auto error = validate(shape, limits);
+  if (error.field == "lock_id") {
+    error.field = "ticket_id";
+    error.message.replace(0, 7, "ticket_id");
+  }
+  return error;
+}
+
+} // namespace
+
+lock_error validate(const acquire_async_request& request,
+                    const request_limits& limits) {
+  if (auto error = validate(request.request, limits);
+      error.code != lock_errc::none)
+    return error;
+  if (request.notify_subject.empty())
+    return invalid_field("notify", "notify is missing");
+  if (!is_valid_publish_subject(request.notify_subject,
+                                limits.max_subject_length))
+    return invalid_field("notify",
+                         "notify must be a NATS subject of at most "
+                           + std::to_string(limits.max_subject_length)
+                           + " bytes without wildcards or spaces");
+  return {};
+}
+
+lock_error validate(const ticket_request& request,
+                    const request_limits& limits) {
+  return check_ticket(request.tenant, request.ticket_id, limits);
+}
+
+lock_error validate(const cancel_request& request,
+                    const request_limits& limits) {
+  return check_ticket(request.tenant, request.ticket_id, limits);
+}
+
+lock_error validate(const bulk_acquire_request& request,
+                    const request_limits& limits) {
+  if (!is_valid_tenant(request.tenant, limits))
+    return invalid_field("tenant", "tenant must be 1 to "
+                                     + std::to_string(limits.max_tenant_length)
+                                     + " bytes of letters, digits, '_' or '-'");
+  if (request.locks.empty())
+    return invalid_field("locks", "locks must name at least one lock");
+  if (request.locks.size() > limits.max_bulk_locks)
+    return invalid_field("locks", "locks may name at most "
+                                    + std::to_string(limits.max_bulk_locks)
+                                    + " locks");
+  if (request.wait_ms < 0 || request.wait_ms > limits.max_wait_ms)
+    return invalid_field("wait_ms", "wait_ms must be between 0 and "
+                                      + std::to_string(limits.max_wait_ms));
+
+  std::set<resource_key> seen;
+  for (size_t i = 0; i < request.locks.size(); ++i) {
+    const auto& item = request.locks[i];
+    auto prefix = "locks[" + std::to_string(i) + "].";
+    if (item.key.tenant != request.tenant)
+      return invalid_field(prefix + "tenant",
+                           "every lock of a bulk request must belong to "
+                           "tenant '" + request.tenant + "'");
+    auto error = validate(item, limits);
+    if (error.code != lock_errc::none) {
+      error.field = prefix + error.field;
+      return error;
+    }
+    if (!seen.insert(item.key).second)
+      return invalid_field("locks[" + std::to_string(i) + "]",
+                           to_string(item.key) + " appears twice");
+  }
+  return {};
+}
+
+lock_error validate(const bulk_release_request& request,
+                    const request_limits& limits) {
+  if (!is_valid_tenant(request.tenant, limits))
+    return invalid_field("tenant", "tenant must be 1 to "
+                                     + std::to_string(limits.max_tenant_length)
+                                     + " bytes of letters, digits, '_' or '-'");
+  if (request.lock_ids.empty())
+    return invalid_field("lock_ids", "lock_ids must name at least one lock");
+  if (request.lock_ids.size() > limits.max_bulk_locks)
+    return invalid_field("lock_ids", "lock_ids may name at most "
+                                       + std::to_string(limits.max_bulk_locks)
+                                       + " locks");
+  for (size_t i = 0; i < request.lock_ids.size(); ++i)
+    if (!is_valid_name(request.lock_ids[i], limits.max_lock_id_length))
+      return invalid_field("lock_ids[" + std::to_string(i) + "]",
+                           "lock id must be 1 to "
+                             + std::to_string(limits.max_lock_id_length)
+                             + " bytes of printable ASCII");
+  return {};
+}
+
+lock_error validate(const reopen_owner_request& request,
+                    const request_limits& limits) {
+  return validate(release_owner_request{request.tenant, request.owner},
+                  limits);
+}
+
+lock_error validate(const stats_request& request,
+                    const request_limits& limits) {
+  if (!is_valid_tenant(request.tenant, limits))
+    return invalid_field("tenant", "tenant must be 1 to "
+                                     + std::to_string(limits.max_tenant_length)
+                                     + " bytes of letters, digits, '_' or '-'");
+  return {};
 }
 
 } // namespace holdfast

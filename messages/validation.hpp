@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "messages/queueing.hpp"
 #include "messages/replies.hpp"
 #include "messages/requests.hpp"
 
@@ -23,6 +24,8 @@ struct request_limits {
   int64_t min_ttl_ms = 1'000;
   int64_t max_ttl_ms = 86'400'000;
   int64_t default_ttl_ms = 300'000;
+  size_t max_subject_length = 256;
+  size_t max_bulk_locks = 256;
 };
 
 /// Tenants are NATS subject tokens: letters, digits, '_' and '-'.
@@ -45,5 +48,23 @@ lock_error validate(const get_request& request, const request_limits& limits);
 lock_error validate(const list_request& request, const request_limits& limits);
 lock_error validate(const release_owner_request& request,
                     const request_limits& limits);
+lock_error validate(const acquire_async_request& request,
+                    const request_limits& limits);
+lock_error validate(const ticket_request& request,
+                    const request_limits& limits);
+lock_error validate(const cancel_request& request,
+                    const request_limits& limits);
+lock_error validate(const bulk_acquire_request& request,
+                    const request_limits& limits);
+lock_error validate(const bulk_release_request& request,
+                    const request_limits& limits);
+lock_error validate(const reopen_owner_request& request,
+                    const request_limits& limits);
+lock_error validate(const stats_request& request,
+                    const request_limits& limits);
+
+/// A subject to publish on: tokens of printable ASCII separated by '.',
+/// without the wildcards '*' and '>'.
+bool is_valid_publish_subject(std::string_view subject, size_t max_length);
 
 } // namespace holdfast

@@ -1,6 +1,7 @@
 #include "messages/wire_codec.hpp"
 
 #include <array>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <type_traits>
@@ -19,12 +20,18 @@ namespace holdfast {
 
 namespace {
 
-constexpr std::array<std::string_view, 6> verb_names{
-    "acquire", "release", "renew", "get", "list", "release_owner",
+constexpr std::array<std::string_view, 13> verb_names{
+    "acquire",       "release",      "renew",        "get",
+    "list",          "release_owner", "acquire_async", "ticket",
+    "cancel",        "acquire_bulk", "release_bulk", "reopen_owner",
+    "stats",
 };
 
-/// Maximum nesting depth of a body. Requests need two levels (the
-/// metadata map), replies four (locks, record, metadata).
+static_assert(verb_names.size() == request_verb_count,
+              "every request verb needs a subject token");
+
+/// Maximum nesting depth of a body. Requests need up to four levels (bulk
+/// locks, item, metadata), replies five (ticket, lock, record, metadata).
 constexpr int max_body_depth = 16;
 
 // -- field wrappers -----------------------------------------------------------
@@ -49,6 +56,59 @@ struct omit_if_empty {
 template <class T>
 omit_if_empty<T> as_optional(T& value) {
   return {value};
+}
+
+/// The items of a bulk acquisition. Each is an acquire without `wait_ms`,
+/// which the bulk request sets once for all of them.
+template <class Vector>
+struct bulk_items {
+  Vector& items;
+};
+
+template <class Vector>
+bulk_items<Vector> as_bulk_items(Vector& items) {
+  return {items};
+}
+
+/// One item of `bulk_items`, with its own field list.
+template <class Request>
+struct bulk_item {
+  Request& request;
+};
+
+template <class T>
+struct is_bulk_item : std::false_type {};
+
+template <class Request>
+struct is_bulk_item<bulk_item<Request>> : std::true_type {};
+
+/// The `error` map of a ticket, which exists only in the state `failed`.
+template <class Ticket>
+struct ticket_failure {
+  Ticket& ticket;
+};
+
+template <class Ticket>
+ticket_failure<Ticket> failure_of(Ticket& ticket) {
+  return {ticket};
+}
+
+template <class T>
+struct is_ticket_failure : std::false_type {};
+
+template <class Ticket>
+struct is_ticket_failure<ticket_failure<Ticket>> : std::true_type {};
+
+/// Queue depths, a vector indexed by priority on the C++ side and a map
+/// from priority name to depth on the wire.
+template <class Vector>
+struct priority_depths {
+  Vector& depths;
+};
+
+template <class Vector>
+priority_depths<Vector> as_priority_depths(Vector& depths) {
+  return {depths};
 }
 
 // -- field lists --------------------------------------------------------------
@@ -119,12 +179,97 @@ void wire_fields(Visitor& f, T& x) {
   f("owner", x.owner);
 }
 
+template <class Visitor, class T, if_wire_type<T, acquire_async_request> = 0>
+void wire_fields(Visitor& f, T& x) {
+  wire_fields(f, x.request);
+  f("notify", x.notify_subject);
+}
+
+template <class Visitor, class T, if_wire_type<T, ticket_request> = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("ticket_id", x.ticket_id);
+}
+
+template <class Visitor, class T, if_wire_type<T, cancel_request> = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("ticket_id", x.ticket_id);
+}
+
+template <class Visitor, class T,
+          std::enable_if_t<is_bulk_item<std::remove_const_t<T>>::value, int>
+          = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("project", x.request.key.project);
+  f("workspace", x.request.key.workspace);
+  f("owner", x.request.owner);
+  f("user", x.request.user);
+  f("priority", x.request.level);
+  f("ttl_ms", as_non_negative(x.request.ttl_ms));
+  f("metadata", x.request.metadata);
+}
+
+template <class Visitor, class T, if_wire_type<T, bulk_acquire_request> = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("locks", as_bulk_items(x.locks));
+  f("wait_ms", as_non_negative(x.wait_ms));
+}
+
+template <class Visitor, class T, if_wire_type<T, bulk_release_request> = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("lock_ids", x.lock_ids);
+}
+
+template <class Visitor, class T, if_wire_type<T, reopen_owner_request> = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("owner", x.owner);
+}
+
+template <class Visitor, class T, if_wire_type<T, stats_request> = 0>
+void wire_fields(Visitor&, T&) {
+  // The tenant travels in the subject, so the body is the empty map.
+}
+
 template <class Visitor, class T, if_wire_type<T, lock_error> = 0>
 void wire_fields(Visitor& f, T& x) {
   f("code", x.code);
   f("message", x.message);
   f("field", as_optional(x.field));
   f("holder", as_optional(x.holder));
+  f("holders", as_optional(x.holders));
+}
+
+template <class Visitor, class T,
+          std::enable_if_t<is_ticket_failure<std::remove_const_t<T>>::value,
+                           int>
+          = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("code", x.ticket.error);
+  f("message", x.ticket.error_message);
+}
+
+template <class Visitor, class T, if_wire_type<T, ticket_info> = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("ticket_id", x.ticket_id);
+  f("state", x.state);
+  f("position", x.position);
+  f("project", x.key.project);
+  f("workspace", x.key.workspace);
+  f("owner", x.owner);
+  f("lock", as_optional(x.lock));
+  f("error", failure_of(x));
+  f("created_at_ms", x.created_at_ms);
+  f("updated_at_ms", x.updated_at_ms);
+}
+
+template <class Visitor, class T, if_wire_type<T, queue_stats> = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("depth_by_priority", as_priority_depths(x.depth_by_priority));
+  f("total_depth", x.total_depth);
+  f("active_locks", x.active_locks);
+  f("grants_per_second", x.grants_per_second);
+  f("average_wait_ms", x.average_wait_ms);
+  f("p99_wait_ms", x.p99_wait_ms);
+  f("total_grants", x.total_grants);
 }
 
 template <class Visitor, class T, if_wire_type<T, lock_event> = 0>
@@ -138,23 +283,32 @@ void wire_fields(Visitor& f, T& x) {
 // -- decoding errors ----------------------------------------------------------
 
 /// Position of a value inside the body, as a chain of names from the root.
-/// A null path is the body itself. Rendered only when decoding fails.
+/// A null path is the body itself. Rendered only when decoding fails, as
+/// in "locks[1].metadata.env".
 struct field_path {
   const field_path* parent;
   std::string_view name;
+  /// True for an array element, whose name is its index.
+  bool is_index = false;
 };
 
 std::string render(const field_path* path) {
   if (path == nullptr)
     return "body";
-  std::vector<std::string_view> names;
+  std::vector<const field_path*> parts;
   for (auto i = path; i != nullptr; i = i->parent)
-    names.push_back(i->name);
+    parts.push_back(i);
   std::string result;
-  for (auto i = names.rbegin(); i != names.rend(); ++i) {
+  for (auto i = parts.rbegin(); i != parts.rend(); ++i) {
+    if ((*i)->is_index) {
+      result += '[';
+      result += (*i)->name;
+      result += ']';
+      continue;
+    }
     if (!result.empty())
       result += '.';
-    result += *i;
+    result += (*i)->name;
   }
   return result;
 }
@@ -327,17 +481,153 @@ void read(const msgpack::object& x, const field_path* path, lock_record& out) {
   decode_fields(x, path, out, false);
 }
 
-void read(const msgpack::object& x, const field_path* path,
-          std::vector<lock_record>& out) {
+/// Reads an array into `out`, one element at a time with `read_element`,
+/// which receives the element, its path such as "locks[2]" and its index.
+template <class T, class ReadElement>
+void read_array(const msgpack::object& x, const field_path* path,
+                std::vector<T>& out, std::string_view expected,
+                ReadElement&& read_element) {
   if (x.type != msgpack::type::ARRAY)
-    reject_type(x, path, "an array of locks");
+    reject_type(x, path, expected);
   out.clear();
   out.resize(x.via.array.size);
   for (uint32_t i = 0; i < x.via.array.size; ++i) {
     auto index = std::to_string(i);
-    field_path element_path{path, index};
-    read(x.via.array.ptr[i], &element_path, out[i]);
+    field_path element_path{path, index, true};
+    read_element(x.via.array.ptr[i], &element_path, i);
   }
+}
+
+void read(const msgpack::object& x, const field_path* path,
+          std::vector<lock_record>& out) {
+  read_array(x, path, out, "an array of locks",
+             [&](const msgpack::object& element, const field_path* at,
+                 uint32_t i) { read(element, at, out[i]); });
+}
+
+void read(const msgpack::object& x, const field_path* path,
+          std::vector<std::string>& out) {
+  read_array(x, path, out, "an array of strings",
+             [&](const msgpack::object& element, const field_path* at,
+                 uint32_t i) { read(element, at, out[i]); });
+}
+
+/// Bulk items only travel in requests, which are decoded strictly.
+void read(const msgpack::object& x, const field_path* path,
+          bulk_items<std::vector<acquire_request>> out) {
+  read_array(x, path, out.items, "an array of locks",
+             [&](const msgpack::object& element, const field_path* at,
+                 uint32_t i) {
+               bulk_item<acquire_request> item{out.items[i]};
+               decode_fields(element, at, item, true);
+             });
+}
+
+/// Accepts integers too, because JSON writers may drop the fraction of a
+/// whole number.
+void read(const msgpack::object& x, const field_path* path, double& out) {
+  switch (x.type) {
+  case msgpack::type::FLOAT32:
+  case msgpack::type::FLOAT64:
+    out = x.via.f64;
+    return;
+  case msgpack::type::POSITIVE_INTEGER:
+    out = static_cast<double>(x.via.u64);
+    return;
+  case msgpack::type::NEGATIVE_INTEGER:
+    out = static_cast<double>(x.via.i64);
+    return;
+  default:
+    reject_type(x, path, "a number");
+  }
+}
+
+void read(const msgpack::object& x, const field_path* path,
+          ticket_state& out) {
+  if (x.type != msgpack::type::STR)
+    reject_type(x, path, "a ticket state");
+  auto name = as_string_view(x);
+  auto state = parse_ticket_state(name);
+  if (!state) {
+    std::string problem = "must be one of pending, granted, failed or "
+                          "cancelled, got '";
+    problem += name;
+    problem += "'";
+    reject(path, problem);
+  }
+  out = *state;
+}
+
+/// Tickets, their failures and statistics only travel in replies, which
+/// are decoded leniently.
+void read(const msgpack::object& x, const field_path* path,
+          ticket_failure<ticket_info> out) {
+  decode_fields(x, path, out, false);
+}
+
+void read(const msgpack::object& x, const field_path* path, ticket_info& out) {
+  out = ticket_info{};
+  decode_fields(x, path, out, false);
+}
+
+/// Unknown priority names are skipped like unknown fields.
+void read(const msgpack::object& x, const field_path* path,
+          priority_depths<std::vector<uint32_t>> out) {
+  if (x.type != msgpack::type::MAP)
+    reject_type(x, path, "a map of priorities to depths");
+  out.depths.assign(priority_levels, 0);
+  const auto& map = x.via.map;
+  for (uint32_t i = 0; i < map.size; ++i) {
+    const auto& entry = map.ptr[i];
+    if (entry.key.type != msgpack::type::STR)
+      reject_type(entry.key, path, "a map with string keys, but a key is");
+    auto name = as_string_view(entry.key);
+    auto level = parse_priority(name);
+    if (!level)
+      continue;
+    field_path value_path{path, name};
+    read(entry.val, &value_path, out.depths[static_cast<size_t>(*level)]);
+  }
+}
+
+void read(const msgpack::object& x, const field_path* path, queue_stats& out) {
+  out = queue_stats{};
+  decode_fields(x, path, out, false);
+}
+
+/// Reads `{"lock_id": ..., "ok": ...}` with a `code` when not ok. A failed
+/// outcome without a known code becomes `internal`.
+void read(const msgpack::object& x, const field_path* path,
+          release_outcome& out) {
+  if (x.type != msgpack::type::MAP)
+    reject_type(x, path, "a map");
+  out = release_outcome{};
+  bool ok = false;
+  const auto& map = x.via.map;
+  for (uint32_t i = 0; i < map.size; ++i) {
+    const auto& entry = map.ptr[i];
+    if (entry.key.type != msgpack::type::STR)
+      reject_type(entry.key, path, "a map with string keys, but a key is");
+    auto key = as_string_view(entry.key);
+    field_path value_path{path, key};
+    if (key == "lock_id")
+      read(entry.val, &value_path, out.lock_id);
+    else if (key == "ok")
+      read(entry.val, &value_path, ok);
+    else if (key == "code")
+      read(entry.val, &value_path, out.code);
+  }
+  if (ok)
+    out.code = lock_errc::none;
+  else if (out.code == lock_errc::none)
+    out.code = lock_errc::internal;
+}
+
+void read(const msgpack::object& x, const field_path* path,
+          std::vector<release_outcome>& out) {
+  read_array(x, path, out, "an array of release results",
+             [&](const msgpack::object& element, const field_path* at,
+                 uint32_t i) { read(element, at, out[i]); });
 }
 
 template <class T>
@@ -412,8 +702,13 @@ void decode_fields(const msgpack::object& x, const field_path* path, T& out,
       continue;
     field_lister lister;
     wire_fields(lister, out);
-    std::string problem = "is not a known field, expected one of: ";
-    problem += lister.names();
+    std::string problem = "is not a known field, expected ";
+    if (lister.names().empty()) {
+      problem += "no fields (send the empty map)";
+    } else {
+      problem += "one of: ";
+      problem += lister.names();
+    }
     if (path == nullptr && key == "tenant")
       problem += " (the tenant is taken from the subject)";
     field_path unknown{path, key};
@@ -549,6 +844,11 @@ bool is_present(const omit_if_empty<T>& x) {
   return !x.value.empty();
 }
 
+template <class Ticket>
+bool is_present(const ticket_failure<Ticket>& x) {
+  return x.ticket.state == ticket_state::failed;
+}
+
 class field_counter {
 public:
   template <class T>
@@ -567,6 +867,8 @@ private:
 
 template <class T>
 void encode_fields(packer& pk, const T& x);
+
+void encode_records(packer& pk, const std::vector<lock_record>& records);
 
 class field_encoder {
 public:
@@ -589,6 +891,17 @@ public:
     pk_.pack_uint64(value);
   }
 
+  void operator()(std::string_view name, uint32_t value) {
+    pack_string(pk_, name);
+    pk_.pack_uint32(value);
+  }
+
+  /// NaN and infinity have no JSON form, so they travel as 0.
+  void operator()(std::string_view name, double value) {
+    pack_string(pk_, name);
+    pk_.pack_double(std::isfinite(value) ? value : 0.0);
+  }
+
   void operator()(std::string_view name, non_negative<const int64_t> value) {
     (*this)(name, value.value);
   }
@@ -608,6 +921,52 @@ public:
     pack_string(pk_, to_string_view(value));
   }
 
+  void operator()(std::string_view name, ticket_state value) {
+    pack_string(pk_, name);
+    pack_string(pk_, to_string_view(value));
+  }
+
+  void operator()(std::string_view name,
+                  const std::vector<std::string>& values) {
+    pack_string(pk_, name);
+    pk_.pack_array(static_cast<uint32_t>(values.size()));
+    for (const auto& value : values)
+      pack_string(pk_, value);
+  }
+
+  void operator()(std::string_view name,
+                  const std::vector<lock_record>& records) {
+    pack_string(pk_, name);
+    encode_records(pk_, records);
+  }
+
+  void operator()(std::string_view name,
+                  bulk_items<const std::vector<acquire_request>> value) {
+    pack_string(pk_, name);
+    pk_.pack_array(static_cast<uint32_t>(value.items.size()));
+    for (const auto& request : value.items)
+      encode_fields(pk_, bulk_item<const acquire_request>{request});
+  }
+
+  void operator()(std::string_view name,
+                  ticket_failure<const ticket_info> value) {
+    if (!is_present(value))
+      return;
+    pack_string(pk_, name);
+    encode_fields(pk_, value);
+  }
+
+  /// Writes every level, with 0 for levels missing from a short vector.
+  void operator()(std::string_view name,
+                  priority_depths<const std::vector<uint32_t>> value) {
+    pack_string(pk_, name);
+    pk_.pack_map(static_cast<uint32_t>(priority_levels));
+    for (size_t i = 0; i < priority_levels; ++i) {
+      pack_string(pk_, to_string_view(static_cast<priority>(i)));
+      pk_.pack_uint32(i < value.depths.size() ? value.depths[i] : 0);
+    }
+  }
+
   void operator()(std::string_view name, const metadata_map& value) {
     pack_string(pk_, name);
     pk_.pack_map(static_cast<uint32_t>(value.size()));
@@ -618,6 +977,16 @@ public:
   }
 
   void operator()(std::string_view name, const lock_record& value) {
+    pack_string(pk_, name);
+    encode_fields(pk_, value);
+  }
+
+  void operator()(std::string_view name, const ticket_info& value) {
+    pack_string(pk_, name);
+    encode_fields(pk_, value);
+  }
+
+  void operator()(std::string_view name, const queue_stats& value) {
     pack_string(pk_, name);
     encode_fields(pk_, value);
   }
@@ -647,44 +1016,92 @@ void encode_records(packer& pk, const std::vector<lock_record>& records) {
     encode_fields(pk, record);
 }
 
-void encode_reply_body(packer& pk, request_verb verb, const lock_reply& reply) {
-  if (!reply.ok()) {
-    pk.pack_map(2);
+void encode_outcomes(packer& pk,
+                     const std::vector<release_outcome>& outcomes) {
+  pk.pack_array(static_cast<uint32_t>(outcomes.size()));
+  for (const auto& outcome : outcomes) {
+    bool released = outcome.code == lock_errc::none;
+    pk.pack_map(released ? 2 : 3);
+    pack_string(pk, "lock_id");
+    pack_string(pk, outcome.lock_id);
     pack_string(pk, "ok");
+    if (released) {
+      pk.pack_true();
+      continue;
+    }
     pk.pack_false();
-    pack_string(pk, "error");
-    encode_fields(pk, reply.error);
-    return;
+    pack_string(pk, "code");
+    pack_string(pk, to_string_view(outcome.code));
   }
-  uint32_t has_lock = reply.lock.empty() ? 0 : 1;
-  uint32_t size = 1 + has_lock;
-  if (verb == request_verb::list || verb == request_verb::release_owner)
-    size = 2;
-  else if (verb == request_verb::get)
-    size = 2 + has_lock;
+}
+
+/// Starts a successful reply map of `size` entries with `"ok": true`.
+void begin_success(packer& pk, uint32_t size) {
   pk.pack_map(size);
   pack_string(pk, "ok");
   pk.pack_true();
+}
+
+void encode_success(packer& pk, request_verb verb, const lock_reply& reply) {
+  field_encoder encoder{pk};
+  bool has_lock = !reply.lock.empty();
   switch (verb) {
+  case request_verb::acquire:
+  case request_verb::release:
+  case request_verb::renew:
+    begin_success(pk, has_lock ? 2 : 1);
+    if (has_lock)
+      encoder("lock", reply.lock);
+    return;
+  case request_verb::get:
+    begin_success(pk, has_lock ? 3 : 2);
+    if (has_lock)
+      encoder("lock", reply.lock);
+    encoder("waiting", reply.waiting);
+    return;
   case request_verb::list:
-    pack_string(pk, "locks");
-    encode_records(pk, reply.locks);
+  case request_verb::acquire_bulk:
+    begin_success(pk, 2);
+    encoder("locks", reply.locks);
     return;
   case request_verb::release_owner:
-    pack_string(pk, "released");
-    pk.pack_uint32(reply.released);
+    begin_success(pk, 2);
+    encoder("released", reply.released);
     return;
-  default:
-    break;
+  case request_verb::acquire_async:
+  case request_verb::ticket:
+  case request_verb::cancel:
+    begin_success(pk, 2);
+    encoder("ticket", reply.ticket);
+    return;
+  case request_verb::release_bulk:
+    begin_success(pk, 2);
+    pack_string(pk, "results");
+    encode_outcomes(pk, reply.outcomes);
+    return;
+  case request_verb::reopen_owner:
+    begin_success(pk, 1);
+    return;
+  case request_verb::stats:
+    begin_success(pk, 3);
+    encoder("stats", reply.stats);
+    encoder("locks", reply.locks);
+    return;
   }
-  if (has_lock) {
-    pack_string(pk, "lock");
-    encode_fields(pk, reply.lock);
+  // Unreachable for valid verbs; an empty success keeps the body valid.
+  begin_success(pk, 1);
+}
+
+void encode_reply_body(packer& pk, request_verb verb, const lock_reply& reply) {
+  if (reply.ok()) {
+    encode_success(pk, verb, reply);
+    return;
   }
-  if (verb == request_verb::get) {
-    pack_string(pk, "waiting");
-    pk.pack_uint32(reply.waiting);
-  }
+  pk.pack_map(2);
+  pack_string(pk, "ok");
+  pk.pack_false();
+  pack_string(pk, "error");
+  encode_fields(pk, reply.error);
 }
 
 /// Runs `write` on a msgpack packer and stores the result in `out`, either
@@ -742,6 +1159,12 @@ void read_reply_entry(std::string_view key, const msgpack::object& value,
     read(value, &path, out.released);
   } else if (key == "waiting") {
     read(value, &path, out.waiting);
+  } else if (key == "ticket") {
+    read(value, &path, out.ticket);
+  } else if (key == "results") {
+    read(value, &path, out.outcomes);
+  } else if (key == "stats") {
+    read(value, &path, out.stats);
   }
 }
 
@@ -772,7 +1195,10 @@ void read_reply(const msgpack::object& root, lock_reply& out) {
 } // namespace
 
 std::string_view to_string_view(request_verb verb) {
-  return verb_names[static_cast<size_t>(verb)];
+  auto index = static_cast<size_t>(verb);
+  if (index < verb_names.size())
+    return verb_names[index];
+  return "unknown";
 }
 
 std::optional<request_verb> parse_request_verb(std::string_view name) {
@@ -809,6 +1235,41 @@ void encode_request(const list_request& request, wire_encoding encoding,
 
 void encode_request(const release_owner_request& request,
                     wire_encoding encoding, std::string& out) {
+  encode_request_body(request, encoding, out);
+}
+
+void encode_request(const acquire_async_request& request, wire_encoding encoding,
+                    std::string& out) {
+  encode_request_body(request, encoding, out);
+}
+
+void encode_request(const ticket_request& request, wire_encoding encoding,
+                    std::string& out) {
+  encode_request_body(request, encoding, out);
+}
+
+void encode_request(const cancel_request& request, wire_encoding encoding,
+                    std::string& out) {
+  encode_request_body(request, encoding, out);
+}
+
+void encode_request(const bulk_acquire_request& request, wire_encoding encoding,
+                    std::string& out) {
+  encode_request_body(request, encoding, out);
+}
+
+void encode_request(const bulk_release_request& request, wire_encoding encoding,
+                    std::string& out) {
+  encode_request_body(request, encoding, out);
+}
+
+void encode_request(const reopen_owner_request& request, wire_encoding encoding,
+                    std::string& out) {
+  encode_request_body(request, encoding, out);
+}
+
+void encode_request(const stats_request& request, wire_encoding encoding,
+                    std::string& out) {
   encode_request_body(request, encoding, out);
 }
 
@@ -863,6 +1324,41 @@ lock_error decode_request(std::string_view body, wire_encoding encoding,
 
 lock_error decode_request(std::string_view body, wire_encoding encoding,
                           release_owner_request& out) {
+  return decode_request_body(body, encoding, out);
+}
+
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          acquire_async_request& out) {
+  return decode_request_body(body, encoding, out);
+}
+
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          ticket_request& out) {
+  return decode_request_body(body, encoding, out);
+}
+
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          cancel_request& out) {
+  return decode_request_body(body, encoding, out);
+}
+
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          bulk_acquire_request& out) {
+  return decode_request_body(body, encoding, out);
+}
+
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          bulk_release_request& out) {
+  return decode_request_body(body, encoding, out);
+}
+
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          reopen_owner_request& out) {
+  return decode_request_body(body, encoding, out);
+}
+
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          stats_request& out) {
   return decode_request_body(body, encoding, out);
 }
 

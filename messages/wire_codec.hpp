@@ -1,11 +1,13 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 
 #include "messages/events.hpp"
+#include "messages/queueing.hpp"
 #include "messages/replies.hpp"
 #include "messages/requests.hpp"
 
@@ -29,7 +31,18 @@ enum class request_verb : uint8_t {
   get,
   list,
   release_owner,
+  acquire_async,
+  ticket,
+  cancel,
+  acquire_bulk,
+  release_bulk,
+  reopen_owner,
+  stats,
 };
+
+/// Number of request verbs; `request_verb` values are 0 to this minus one.
+constexpr size_t request_verb_count
+    = static_cast<size_t>(request_verb::stats) + 1;
 
 /// Returns the subject token of `verb`, such as "release_owner".
 std::string_view to_string_view(request_verb verb);
@@ -53,10 +66,28 @@ void encode_request(const list_request& request, wire_encoding encoding,
                     std::string& out);
 void encode_request(const release_owner_request& request,
                     wire_encoding encoding, std::string& out);
+void encode_request(const acquire_async_request& request,
+                    wire_encoding encoding, std::string& out);
+void encode_request(const ticket_request& request, wire_encoding encoding,
+                    std::string& out);
+void encode_request(const cancel_request& request, wire_encoding encoding,
+                    std::string& out);
+void encode_request(const bulk_acquire_request& request,
+                    wire_encoding encoding, std::string& out);
+void encode_request(const bulk_release_request& request,
+                    wire_encoding encoding, std::string& out);
+void encode_request(const reopen_owner_request& request,
+                    wire_encoding encoding, std::string& out);
+void encode_request(const stats_request& request, wire_encoding encoding,
+                    std::string& out);
 
 /// Encodes the reply to a `verb` request. A success carries the fields of
-/// its verb: `lock` (omitted when empty), `waiting` for get, `locks` for
-/// list, `released` for release_owner. A failure carries `error`.
+/// its verb: `lock` (omitted when empty) for acquire, release and renew,
+/// `lock` and `waiting` for get, `locks` for list and acquire_bulk,
+/// `released` for release_owner, `ticket` for acquire_async, ticket and
+/// cancel, `results` for release_bulk, `stats` and `locks` for stats, and
+/// nothing more for reopen_owner. A failure carries `error`, whose
+/// `holders` list appears only when it is not empty.
 void encode_reply(request_verb verb, const lock_reply& reply,
                   wire_encoding encoding, std::string& out);
 
@@ -79,9 +110,11 @@ std::string encode_event(const lock_event& event, wire_encoding encoding);
 // strict. The body must be a map, and a wrong type, a negative or
 // out-of-range number, an unknown field or an unknown priority fails with
 // `invalid_request` naming the field ("body" when the body itself is
-// malformed). Fields missing from the body keep their defaults. Semantic
-// checks (lengths, charset, ranges) belong to `validate`. The tenant stays
-// empty, for the caller to fill in from the subject.
+// malformed, "locks[1].project" inside an array). Fields missing from the
+// body keep their defaults. Semantic checks (lengths, charset, ranges,
+// required fields) belong to `validate`. The tenant stays empty, also in
+// the items of a bulk acquisition, for the caller to fill in from the
+// subject.
 
 lock_error decode_request(std::string_view body, wire_encoding encoding,
                           acquire_request& out);
@@ -95,6 +128,20 @@ lock_error decode_request(std::string_view body, wire_encoding encoding,
                           list_request& out);
 lock_error decode_request(std::string_view body, wire_encoding encoding,
                           release_owner_request& out);
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          acquire_async_request& out);
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          ticket_request& out);
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          cancel_request& out);
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          bulk_acquire_request& out);
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          bulk_release_request& out);
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          reopen_owner_request& out);
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          stats_request& out);
 
 /// Decodes a reply of any verb. Unknown fields are skipped, so that older
 /// clients accept replies of newer services. A malformed body or a wrong

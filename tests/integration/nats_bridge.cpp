@@ -1,5 +1,6 @@
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -75,8 +76,30 @@ lock_record record_for(const acquire_request& request) {
   return record;
 }
 
+ticket_info ticket_for(const acquire_request& request, ticket_state state) {
+  ticket_info ticket;
+  ticket.ticket_id = "tk-" + request.owner;
+  ticket.state = state;
+  ticket.position = 1;
+  ticket.key = request.key;
+  ticket.owner = request.owner;
+  ticket.created_at_ms = 2'000;
+  ticket.updated_at_ms = 2'000;
+  if (state == ticket_state::granted)
+    ticket.lock = record_for(request);
+  return ticket;
+}
+
+lock_reply ticket_reply(ticket_info ticket) {
+  lock_reply reply;
+  reply.ticket = std::move(ticket);
+  return reply;
+}
+
 /// Replies to every request at once through its sink. Owner "busy" gets a
-/// conflict, "drop" gets no reply, and the test replies to "park".
+/// conflict, "drop" gets no reply, and the test replies to "park". An
+/// asynchronous acquisition is granted at once, except that "busy" gets a
+/// conflict and "drop" gets a ticket without notification.
 scheduler_actor::behavior_type
 stub_scheduler(scheduler_actor::pointer, std::shared_ptr<stub_record> seen) {
   return {
@@ -146,9 +169,95 @@ stub_scheduler(scheduler_actor::pointer, std::shared_ptr<stub_record> seen) {
         reply.released = 2;
         sink->deliver(std::move(reply));
       },
+      [seen](acquire_async_request& request, reply_sink_ptr& reply,
+             reply_sink_ptr& notify) {
+        seen->add("acquire_async " + request.notify_subject);
+        const auto& inner = request.request;
+        if (inner.owner == "busy") {
+          reply->deliver(
+              make_error_reply(lock_errc::conflict, "held", "workspace"));
+          return;
+        }
+        reply->deliver(ticket_reply(ticket_for(inner, ticket_state::pending)));
+        if (inner.owner != "drop")
+          notify->deliver(
+              ticket_reply(ticket_for(inner, ticket_state::granted)));
+      },
+      [seen](ticket_request& request, reply_sink_ptr& sink) {
+        seen->add("ticket " + request.tenant);
+        ticket_info ticket;
+        ticket.ticket_id = request.ticket_id;
+        ticket.state = ticket_state::failed;
+        ticket.owner = "stub-owner";
+        ticket.error = lock_errc::timeout;
+        ticket.error_message = "waited too long";
+        sink->deliver(ticket_reply(std::move(ticket)));
+      },
+      [seen](cancel_request& request, reply_sink_ptr& sink) {
+        seen->add("cancel " + request.tenant);
+        ticket_info ticket;
+        ticket.ticket_id = request.ticket_id;
+        ticket.state = ticket_state::cancelled;
+        ticket.owner = "stub-owner";
+        sink->deliver(ticket_reply(std::move(ticket)));
+      },
+      [seen](bulk_acquire_request& request, reply_sink_ptr& sink) {
+        seen->add("acquire_bulk " + request.tenant);
+        lock_reply reply;
+        std::vector<lock_record> holders;
+        for (const auto& item : request.locks) {
+          if (item.owner == "busy") {
+            acquire_request holder = item;
+            holder.owner = "holder";
+            holders.push_back(without_lock_id(record_for(holder)));
+          }
+          reply.locks.push_back(record_for(item));
+        }
+        if (!holders.empty()) {
+          reply = make_error_reply(lock_errc::conflict, "locks are held",
+                                   "locks");
+          reply.error.holders = std::move(holders);
+        }
+        sink->deliver(std::move(reply));
+      },
+      [seen](bulk_release_request& request, reply_sink_ptr& sink) {
+        seen->add("release_bulk " + request.tenant);
+        lock_reply reply;
+        for (const auto& id : request.lock_ids)
+          reply.outcomes.push_back({id, id.rfind("gone", 0) == 0
+                                            ? lock_errc::not_found
+                                            : lock_errc::none});
+        sink->deliver(std::move(reply));
+      },
+      [seen](reopen_owner_request& request, reply_sink_ptr& sink) {
+        seen->add("reopen_owner " + request.tenant + " " + request.owner);
+        sink->deliver(lock_reply{});
+      },
+      [seen](stats_request& request, reply_sink_ptr& sink) {
+        seen->add("stats " + request.tenant);
+        lock_reply reply;
+        reply.stats.depth_by_priority = {0, 1, 2, 0, 4};
+        reply.stats.total_depth = 7;
+        reply.stats.active_locks = 1;
+        reply.stats.grants_per_second = 0.5;
+        reply.stats.average_wait_ms = 120.5;
+        reply.stats.p99_wait_ms = 900;
+        reply.stats.total_grants = 31;
+        lock_record record;
+        record.key = {request.tenant, "network", "prod"};
+        record.owner = "stub-owner";
+        reply.locks.push_back(record);
+        sink->deliver(std::move(reply));
+      },
       [](holder_update&) {
         // The stub keeps no routing index.
       },
+      // The stub answers tickets and bulk requests itself, so the
+      // scheduler's internal steps never arrive.
+      [](ticket_queued_atom, std::string&, uint32_t) {},
+      [](ticket_done_atom, std::string&, lock_reply&) {},
+      [](bulk_step_atom, uint64_t, uint64_t, lock_reply&) {},
+      [](bulk_commit_atom, uint64_t, bool, std::string&) {},
       [](idle_atom, resource_key&, uint64_t, uint64_t) {
         // The stub has no lock actors.
       },
@@ -162,34 +271,39 @@ public:
   }
 };
 
-/// Events that a client subscription received, with a bounded wait.
-class event_inbox {
+/// Messages that a client subscription received, with a bounded wait.
+template <class T>
+class message_inbox {
 public:
-  void push(const lock_event& event) {
+  void push(const T& message) {
     {
       std::lock_guard<std::mutex> guard{mutex_};
-      events_.push_back(event);
+      messages_.push_back(message);
     }
     changed_.notify_all();
   }
 
-  /// Waits until `count` events arrived, and returns whether they did.
+  /// Waits until `count` messages arrived, and returns whether they did.
   bool await(size_t count, std::chrono::milliseconds timeout) {
     std::unique_lock<std::mutex> guard{mutex_};
     return changed_.wait_for(guard, timeout,
-                             [&] { return events_.size() >= count; });
+                             [&] { return messages_.size() >= count; });
   }
 
-  std::vector<lock_event> events() {
+  std::vector<T> messages() {
     std::lock_guard<std::mutex> guard{mutex_};
-    return events_;
+    return messages_;
   }
 
 private:
   std::mutex mutex_;
   std::condition_variable changed_;
-  std::vector<lock_event> events_;
+  std::vector<T> messages_;
 };
+
+using event_inbox = message_inbox<lock_event>;
+
+using reply_inbox = message_inbox<lock_reply>;
 
 /// A real nats-server, an actor system with the stub scheduler and the real
 /// event broker, a started bridge and a client of tenant "team-a".
@@ -543,7 +657,7 @@ BOOST_AUTO_TEST_CASE(events_reach_filtered_subscriber) {
   caf::anon_send(engine.broker,
                  make_event(event_type::lock_released, "infra.core", "second"));
   BOOST_REQUIRE(inbox.await(2, 5s));
-  auto events = inbox.events();
+  auto events = inbox.messages();
   BOOST_TEST(events.size() == 2u);
   BOOST_TEST(events[0].reason == "first");
   BOOST_TEST(events[1].reason == "second");
@@ -559,6 +673,206 @@ BOOST_AUTO_TEST_CASE(event_handle_outlives_client) {
   subscriber.reset();
   subscription.reset();
   BOOST_TEST(client->get({{"", "network", "prod"}}).ok());
+}
+
+BOOST_AUTO_TEST_CASE(async_ticket_then_notification) {
+  for (auto encoding : {wire_encoding::msgpack, wire_encoding::json}) {
+    BOOST_TEST_CONTEXT((encoding == wire_encoding::json ? "json" : "msgpack")) {
+      auto async_client = make_client(encoding);
+      auto inbox_subject = async_client->new_inbox();
+      reply_inbox inbox;
+      auto subscription = async_client->subscribe_replies(
+          inbox_subject, [&](const lock_reply& reply) { inbox.push(reply); });
+      auto reply = async_client->acquire_async(sample_acquire("pr-5"),
+                                               inbox_subject);
+      BOOST_TEST(reply.ok(), reply.error.message);
+      BOOST_TEST(reply.ticket.ticket_id == "tk-pr-5");
+      BOOST_TEST((reply.ticket.state == ticket_state::pending));
+      BOOST_TEST(reply.ticket.position == 1u);
+      BOOST_TEST(reply.ticket.key.project == "network");
+      BOOST_REQUIRE(inbox.await(1, 5s));
+      auto notification = inbox.messages().front();
+      BOOST_TEST(notification.ok(), notification.error.message);
+      BOOST_TEST(notification.ticket.ticket_id == "tk-pr-5");
+      BOOST_TEST((notification.ticket.state == ticket_state::granted));
+      BOOST_TEST(notification.ticket.lock.lock_id == "lk-pr-5");
+      BOOST_TEST(notification.ticket.lock.key.tenant == "team-a");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(notification_uses_request_encoding) {
+  natsConnection* connection = nullptr;
+  BOOST_REQUIRE(natsConnection_ConnectTo(&connection, server.url().c_str())
+                == NATS_OK);
+  natsSubscription* subscription = nullptr;
+  BOOST_REQUIRE(natsConnection_SubscribeSync(&subscription, connection,
+                                             "_INBOX.json-notify")
+                == NATS_OK);
+  BOOST_REQUIRE(natsConnection_Flush(connection) == NATS_OK);
+  auto body = nlohmann::json{{"project", "network"},
+                             {"workspace", "prod"},
+                             {"owner", "pr-6"},
+                             {"notify", "_INBOX.json-notify"}}
+                  .dump();
+  auto raw = client->request_raw("holdfast.v1.team-a.lock.acquire_async",
+                                 body, true, 5s);
+  BOOST_REQUIRE(!raw.timed_out);
+  auto reply = nlohmann::json::parse(raw.data);
+  BOOST_TEST(reply.at("ok") == true);
+  BOOST_TEST(reply.at("ticket").at("state") == "pending");
+  natsMsg* msg = nullptr;
+  BOOST_REQUIRE(natsSubscription_NextMsg(&msg, subscription, 5'000)
+                == NATS_OK);
+  std::string data{natsMsg_GetData(msg),
+                   static_cast<size_t>(natsMsg_GetDataLength(msg))};
+  const char* content_type = nullptr;
+  BOOST_TEST(natsMsgHeader_Get(msg, "Content-Type", &content_type)
+             == NATS_OK);
+  BOOST_TEST(std::string{content_type != nullptr ? content_type : ""}
+             == "application/json");
+  auto notification = nlohmann::json::parse(data);
+  BOOST_TEST(notification.size() == 2u);
+  BOOST_TEST(notification.at("ok") == true);
+  BOOST_TEST(notification.at("ticket").at("state") == "granted");
+  BOOST_TEST(notification.at("ticket").at("lock").at("owner") == "pr-6");
+  natsMsg_Destroy(msg);
+  natsSubscription_Destroy(subscription);
+  natsConnection_Destroy(connection);
+}
+
+BOOST_AUTO_TEST_CASE(rejected_async_gets_no_notification) {
+  auto inbox_subject = client->new_inbox();
+  reply_inbox inbox;
+  auto subscription = client->subscribe_replies(
+      inbox_subject, [&](const lock_reply& reply) { inbox.push(reply); });
+  auto reply = client->acquire_async(sample_acquire("busy"), inbox_subject);
+  BOOST_TEST(reply.error.code == lock_errc::conflict);
+  // A dropped notification sink would publish within milliseconds.
+  BOOST_TEST(!inbox.await(1, 300ms));
+}
+
+BOOST_AUTO_TEST_CASE(dropped_ticket_notifies_unavailable) {
+  auto inbox_subject = client->new_inbox();
+  reply_inbox inbox;
+  auto subscription = client->subscribe_replies(
+      inbox_subject, [&](const lock_reply& reply) { inbox.push(reply); });
+  auto reply = client->acquire_async(sample_acquire("drop"), inbox_subject);
+  BOOST_TEST(reply.ok(), reply.error.message);
+  BOOST_REQUIRE(inbox.await(1, 5s));
+  auto notification = inbox.messages().front();
+  BOOST_TEST(notification.error.code == lock_errc::unavailable);
+  BOOST_TEST(notification.error.message.find("dropped the ticket")
+             != std::string::npos);
+}
+
+BOOST_AUTO_TEST_CASE(notify_on_service_subject_is_rejected) {
+  auto reply = client->acquire_async(sample_acquire(),
+                                     "holdfast.v1.team-a.events.lock.x.y.z");
+  BOOST_TEST(reply.error.code == lock_errc::invalid_request);
+  BOOST_TEST(reply.error.field == "notify");
+  BOOST_TEST(seen->count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(queueing_verbs_in_both_encodings) {
+  for (auto encoding : {wire_encoding::msgpack, wire_encoding::json}) {
+    BOOST_TEST_CONTEXT((encoding == wire_encoding::json ? "json" : "msgpack")) {
+      auto verb_client = make_client(encoding);
+
+      auto ticket = verb_client->ticket({"", "tk-1"});
+      BOOST_TEST(ticket.ok(), ticket.error.message);
+      BOOST_TEST(ticket.ticket.ticket_id == "tk-1");
+      BOOST_TEST((ticket.ticket.state == ticket_state::failed));
+      BOOST_TEST(ticket.ticket.error == lock_errc::timeout);
+      BOOST_TEST(ticket.ticket.error_message == "waited too long");
+
+      auto cancelled = verb_client->cancel({"", "tk-2"});
+      BOOST_TEST(cancelled.ok(), cancelled.error.message);
+      BOOST_TEST((cancelled.ticket.state == ticket_state::cancelled));
+
+      auto reopened = verb_client->reopen_owner({"", "pr-1"});
+      BOOST_TEST(reopened.ok(), reopened.error.message);
+
+      auto released = verb_client->release_bulk({"", {"lk-1", "gone-2"}});
+      BOOST_TEST(released.ok(), released.error.message);
+      BOOST_REQUIRE(released.outcomes.size() == 2u);
+      BOOST_TEST(released.outcomes[0].lock_id == "lk-1");
+      BOOST_TEST(released.outcomes[0].code == lock_errc::none);
+      BOOST_TEST(released.outcomes[1].code == lock_errc::not_found);
+
+      auto stats = verb_client->stats({});
+      BOOST_TEST(stats.ok(), stats.error.message);
+      BOOST_TEST(stats.stats.total_depth == 7u);
+      BOOST_TEST(stats.stats.depth_by_priority[4] == 4u);
+      BOOST_TEST(stats.stats.grants_per_second == 0.5);
+      BOOST_TEST(stats.stats.p99_wait_ms == 900);
+      BOOST_TEST(stats.stats.total_grants == 31u);
+      BOOST_REQUIRE(stats.locks.size() == 1u);
+      BOOST_TEST(stats.locks[0].key.tenant == "team-a");
+    }
+  }
+  auto verbs = seen->verbs;
+  BOOST_TEST(std::count(verbs.begin(), verbs.end(), "ticket team-a") == 2);
+  BOOST_TEST(std::count(verbs.begin(), verbs.end(), "cancel team-a") == 2);
+  BOOST_TEST(std::count(verbs.begin(), verbs.end(), "reopen_owner team-a pr-1")
+             == 2);
+  BOOST_TEST(std::count(verbs.begin(), verbs.end(), "stats team-a") == 2);
+}
+
+BOOST_AUTO_TEST_CASE(bulk_acquire_sets_item_tenants) {
+  bulk_acquire_request request;
+  request.wait_ms = 1'000;
+  request.locks = {sample_acquire("pr-1"), sample_acquire("pr-1")};
+  request.locks[1].key.workspace = "staging";
+  auto reply = client->acquire_bulk(request);
+  BOOST_TEST(reply.ok(), reply.error.message);
+  BOOST_REQUIRE(reply.locks.size() == 2u);
+  BOOST_TEST(reply.locks[0].key.tenant == "team-a");
+  BOOST_TEST(reply.locks[1].key.tenant == "team-a");
+  BOOST_TEST(reply.locks[1].key.workspace == "staging");
+  BOOST_TEST(reply.locks[0].lock_id == "lk-pr-1");
+}
+
+BOOST_AUTO_TEST_CASE(bulk_conflict_names_holders) {
+  bulk_acquire_request request;
+  request.locks = {sample_acquire("busy"), sample_acquire("pr-1"),
+                   sample_acquire("busy")};
+  request.locks[1].key.workspace = "staging";
+  request.locks[2].key.workspace = "dev";
+  auto reply = client->acquire_bulk(request);
+  BOOST_TEST(reply.error.code == lock_errc::conflict);
+  BOOST_REQUIRE(reply.error.holders.size() == 2u);
+  BOOST_TEST(reply.error.holders[0].owner == "holder");
+  BOOST_TEST(reply.error.holders[1].key.workspace == "dev");
+  BOOST_TEST(reply.error.holders[1].lock_id == "");
+}
+
+BOOST_AUTO_TEST_CASE(bulk_item_error_names_index) {
+  auto body = R"({"locks": [{"project": "p", "workspace": "w"},
+                            {"project": "p", "workspace": 3}]})";
+  auto reply
+      = raw_request("holdfast.v1.team-a.lock.acquire_bulk", body, true);
+  BOOST_TEST(reply.error.code == lock_errc::invalid_request);
+  BOOST_TEST(reply.error.field == "locks[1].workspace");
+  BOOST_TEST(seen->count() == 0u);
+}
+
+BOOST_AUTO_TEST_CASE(queue_overflow_event_is_published) {
+  event_inbox inbox;
+  event_filter filter{"team-a", "queue.overflow", "", ""};
+  auto subscription = client->subscribe_events(
+      filter, [&](const lock_event& event) { inbox.push(event); });
+  lock_event event;
+  event.type = event_type::queue_overflow;
+  event.record.key = {"team-a", "network", "prod"};
+  event.record.owner = "pr-8";
+  event.reason = "queue full";
+  caf::anon_send(engine.broker, event);
+  BOOST_REQUIRE(inbox.await(1, 5s));
+  auto events = inbox.messages();
+  BOOST_TEST((events[0].type == event_type::queue_overflow));
+  BOOST_TEST(events[0].record.owner == "pr-8");
+  BOOST_TEST(events[0].reason == "queue full");
 }
 
 BOOST_AUTO_TEST_SUITE_END()

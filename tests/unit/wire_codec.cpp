@@ -82,19 +82,54 @@ std::string body_of(const nlohmann::json& tree, wire_encoding encoding) {
   return encoding == wire_encoding::json ? tree.dump() : to_msgpack(tree);
 }
 
+ticket_info sample_ticket(ticket_state state) {
+  ticket_info ticket;
+  ticket.ticket_id = "tk-5d1e";
+  ticket.state = state;
+  ticket.position = 3;
+  ticket.key = {"team-a", "network", "prod"};
+  ticket.owner = "pr-1234";
+  ticket.created_at_ms = 1'700'000'000'000;
+  ticket.updated_at_ms = 1'700'000'000'500;
+  if (state == ticket_state::granted)
+    ticket.lock = sample_record();
+  if (state == ticket_state::failed) {
+    ticket.error = lock_errc::timeout;
+    ticket.error_message = "no grant within 1500 ms";
+  }
+  return ticket;
+}
+
+/// Decodes `body` as a bulk acquire request and returns the error.
+lock_error bulk_error(const nlohmann::json& tree, wire_encoding encoding) {
+  bulk_acquire_request request;
+  return decode_request(body_of(tree, encoding), encoding, request);
+}
+
 } // namespace
 
 BOOST_AUTO_TEST_SUITE(wire_codec)
 
 BOOST_AUTO_TEST_CASE(verb_names_round_trip) {
-  for (auto verb :
-       {request_verb::acquire, request_verb::release, request_verb::renew,
-        request_verb::get, request_verb::list, request_verb::release_owner}) {
-    auto parsed = parse_request_verb(to_string_view(verb));
-    BOOST_TEST(parsed.has_value());
-    BOOST_TEST((parsed == verb));
+  for (size_t i = 0; i < request_verb_count; ++i) {
+    auto verb = static_cast<request_verb>(i);
+    BOOST_TEST_CONTEXT(to_string_view(verb)) {
+      auto parsed = parse_request_verb(to_string_view(verb));
+      BOOST_TEST(parsed.has_value());
+      BOOST_TEST((parsed == verb));
+    }
   }
   BOOST_TEST(!parse_request_verb("lock").has_value());
+}
+
+BOOST_AUTO_TEST_CASE(new_verb_names) {
+  BOOST_TEST(to_string_view(request_verb::acquire_async) == "acquire_async");
+  BOOST_TEST(to_string_view(request_verb::ticket) == "ticket");
+  BOOST_TEST(to_string_view(request_verb::cancel) == "cancel");
+  BOOST_TEST(to_string_view(request_verb::acquire_bulk) == "acquire_bulk");
+  BOOST_TEST(to_string_view(request_verb::release_bulk) == "release_bulk");
+  BOOST_TEST(to_string_view(request_verb::reopen_owner) == "reopen_owner");
+  BOOST_TEST(to_string_view(request_verb::stats) == "stats");
 }
 
 BOOST_AUTO_TEST_CASE(acquire_round_trip) {
@@ -375,7 +410,8 @@ BOOST_AUTO_TEST_CASE(failed_reply_without_error_is_rejected) {
 BOOST_AUTO_TEST_CASE(event_round_trip) {
   for (auto type : {event_type::lock_acquired, event_type::lock_released,
                     event_type::lock_expired, event_type::lock_wait_timeout,
-                    event_type::lock_queued, event_type::lock_cancelled}) {
+                    event_type::lock_queued, event_type::lock_cancelled,
+                    event_type::queue_overflow}) {
     lock_event event{type, sample_record(), 1'700'000'000'999,
                      "released by owner close"};
     for (auto encoding : encodings) {
@@ -587,6 +623,500 @@ BOOST_AUTO_TEST_CASE(non_string_keys_are_rejected) {
       = acquire_error({buffer.data(), buffer.size()}, wire_encoding::msgpack);
   BOOST_TEST((error.code == lock_errc::invalid_request));
   BOOST_TEST(error.field == "body");
+}
+
+// -- queueing requests --------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(acquire_async_round_trip) {
+  acquire_async_request request;
+  request.request.key = {"", "network", "prod"};
+  request.request.owner = "pr-1234";
+  request.request.user = "alice";
+  request.request.level = priority::low;
+  request.request.wait_ms = 60'000;
+  request.request.ttl_ms = 120'000;
+  request.request.metadata = {{"env", "prod"}};
+  request.notify_subject = "_INBOX.abc.1";
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_request(request, encoding);
+      BOOST_TEST(result.request.key.tenant == "");
+      BOOST_TEST(result.request.key.project == "network");
+      BOOST_TEST(result.request.key.workspace == "prod");
+      BOOST_TEST(result.request.owner == "pr-1234");
+      BOOST_TEST(result.request.user == "alice");
+      BOOST_TEST((result.request.level == priority::low));
+      BOOST_TEST(result.request.wait_ms == 60'000);
+      BOOST_TEST(result.request.ttl_ms == 120'000);
+      BOOST_CHECK(result.request.metadata == request.request.metadata);
+      BOOST_TEST(result.notify_subject == "_INBOX.abc.1");
+    }
+  }
+  auto tree = nlohmann::json::parse(
+      encode_request(request, wire_encoding::json));
+  BOOST_TEST(tree.at("notify") == "_INBOX.abc.1");
+  BOOST_TEST(tree.at("project") == "network");
+}
+
+BOOST_AUTO_TEST_CASE(acquire_async_rejects_unknown_field) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      acquire_async_request request;
+      auto error = decode_request(
+          body_of({{"notify", "_INBOX.x"}, {"reply", "y"}}, encoding),
+          encoding, request);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "reply");
+      BOOST_TEST(error.message.find("notify") != std::string::npos);
+      error = decode_request(body_of({{"notify", 5}}, encoding), encoding,
+                             request);
+      BOOST_TEST(error.field == "notify");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ticket_and_cancel_round_trip) {
+  ticket_request ticket{"", "tk-1"};
+  cancel_request cancel{"", "tk-2"};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      BOOST_TEST(round_trip_request(ticket, encoding).ticket_id == "tk-1");
+      BOOST_TEST(round_trip_request(cancel, encoding).ticket_id == "tk-2");
+    }
+  }
+  auto tree
+      = nlohmann::json::parse(encode_request(cancel, wire_encoding::json));
+  BOOST_TEST(tree.at("ticket_id") == "tk-2");
+  BOOST_TEST(tree.size() == 1u);
+}
+
+BOOST_AUTO_TEST_CASE(bulk_acquire_round_trip) {
+  bulk_acquire_request request;
+  request.wait_ms = 30'000;
+  for (auto workspace : {"prod", "staging", "dev"}) {
+    acquire_request item;
+    item.key = {"", "network", workspace};
+    item.owner = "pr-1234";
+    item.user = "alice";
+    item.level = priority::high;
+    item.ttl_ms = 90'000;
+    request.locks.push_back(item);
+  }
+  request.locks[1].metadata = {{"env", "staging"}};
+  request.locks[2].owner = "pr-9";
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_request(request, encoding);
+      BOOST_TEST(result.tenant == "");
+      BOOST_TEST(result.wait_ms == 30'000);
+      BOOST_REQUIRE(result.locks.size() == 3u);
+      BOOST_TEST(result.locks[0].key.project == "network");
+      BOOST_TEST(result.locks[0].key.workspace == "prod");
+      BOOST_TEST(result.locks[1].key.workspace == "staging");
+      BOOST_TEST(result.locks[2].key.workspace == "dev");
+      BOOST_TEST(result.locks[0].key.tenant == "");
+      BOOST_TEST(result.locks[0].owner == "pr-1234");
+      BOOST_TEST(result.locks[2].owner == "pr-9");
+      BOOST_TEST(result.locks[0].user == "alice");
+      BOOST_TEST((result.locks[0].level == priority::high));
+      BOOST_TEST(result.locks[0].ttl_ms == 90'000);
+      BOOST_TEST(result.locks[0].wait_ms == 0);
+      BOOST_CHECK(result.locks[1].metadata == request.locks[1].metadata);
+    }
+  }
+  auto tree
+      = nlohmann::json::parse(encode_request(request, wire_encoding::json));
+  BOOST_TEST(tree.at("wait_ms") == 30'000);
+  BOOST_TEST(tree.at("locks").size() == 3u);
+  BOOST_TEST(!tree.at("locks").at(0).contains("wait_ms"));
+  BOOST_TEST(!tree.at("locks").at(0).contains("tenant"));
+}
+
+BOOST_AUTO_TEST_CASE(bulk_locks_not_array_is_rejected) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto error = bulk_error({{"locks", {{"project", "p"}}}}, encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "locks");
+      BOOST_TEST(error.message == "locks must be an array of locks, got a map");
+      error = bulk_error({{"locks", "network/prod"}}, encoding);
+      BOOST_TEST(error.field == "locks");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bulk_item_not_map_is_rejected) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto locks = nlohmann::json::array(
+          {{{"project", "p"}, {"workspace", "w"}}, "p/w2"});
+      auto error = bulk_error({{"locks", locks}}, encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "locks[1]");
+      BOOST_TEST(error.message == "locks[1] must be a map, got a string");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bulk_item_field_names_index) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto locks = nlohmann::json::array(
+          {{{"project", "p"}, {"workspace", "w"}},
+           {{"project", 7}, {"workspace", "w"}}});
+      auto error = bulk_error({{"locks", locks}}, encoding);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "locks[1].project");
+      BOOST_TEST(error.message
+                 == "locks[1].project must be a string, got an integer");
+
+      locks = nlohmann::json::array({{{"project", "p"}},
+                                     {{"project", "p"}},
+                                     {{"project", "p"}},
+                                     {{"project", "p"}, {"colour", "red"}}});
+      error = bulk_error({{"locks", locks}}, encoding);
+      BOOST_TEST(error.field == "locks[3].colour");
+      BOOST_TEST(error.message.find("project, workspace, owner")
+                 != std::string::npos);
+
+      locks = nlohmann::json::array({{{"wait_ms", 5}}});
+      error = bulk_error({{"locks", locks}}, encoding);
+      BOOST_TEST(error.field == "locks[0].wait_ms");
+
+      locks = nlohmann::json::array({{{"ttl_ms", -1}}});
+      error = bulk_error({{"locks", locks}}, encoding);
+      BOOST_TEST(error.field == "locks[0].ttl_ms");
+
+      locks = nlohmann::json::array({{{"metadata", {{"env", 1}}}}});
+      error = bulk_error({{"locks", locks}}, encoding);
+      BOOST_TEST(error.field == "locks[0].metadata.env");
+
+      error = bulk_error({{"locks", nlohmann::json::array()}, {"wait_ms", -2}},
+                         encoding);
+      BOOST_TEST(error.field == "wait_ms");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bulk_release_round_trip) {
+  bulk_release_request request{"", {"lk-1", "lk-2", "lk-3"}};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_request(request, encoding);
+      BOOST_CHECK(result.lock_ids == request.lock_ids);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(bulk_release_rejects_bad_ids) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      bulk_release_request request;
+      auto error = decode_request(body_of({{"lock_ids", "lk-1"}}, encoding),
+                                  encoding, request);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "lock_ids");
+      error = decode_request(
+          body_of({{"lock_ids", nlohmann::json::array({"lk-1", 2})}},
+                  encoding),
+          encoding, request);
+      BOOST_TEST(error.field == "lock_ids[1]");
+      BOOST_TEST(error.message == "lock_ids[1] must be a string, got an "
+                                  "integer");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(reopen_owner_round_trip) {
+  reopen_owner_request request{"", "pr-77"};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      BOOST_TEST(round_trip_request(request, encoding).owner == "pr-77");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(stats_request_is_empty_map) {
+  // 0x80 is the empty msgpack map.
+  auto empty_map = std::string(1, '\x80');
+  BOOST_TEST(encode_request(stats_request{}, wire_encoding::json) == "{}");
+  BOOST_TEST(encode_request(stats_request{}, wire_encoding::msgpack)
+             == empty_map);
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      round_trip_request(stats_request{}, encoding);
+      stats_request request;
+      auto error = decode_request(body_of({{"tenant", "x"}}, encoding),
+                                  encoding, request);
+      BOOST_TEST((error.code == lock_errc::invalid_request));
+      BOOST_TEST(error.field == "tenant");
+      BOOST_TEST(error.message.find("no fields") != std::string::npos);
+    }
+  }
+}
+
+// -- queueing replies ---------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(ticket_reply_round_trip) {
+  for (auto state : {ticket_state::pending, ticket_state::granted,
+                     ticket_state::failed, ticket_state::cancelled}) {
+    lock_reply reply;
+    reply.ticket = sample_ticket(state);
+    for (auto verb : {request_verb::acquire_async, request_verb::ticket,
+                      request_verb::cancel}) {
+      for (auto encoding : encodings) {
+        BOOST_TEST_CONTEXT(name_of(encoding)
+                           << " " << to_string_view(verb) << " "
+                           << to_string_view(state)) {
+          auto result = round_trip_reply(verb, reply, encoding);
+          const auto& ticket = result.ticket;
+          BOOST_TEST(result.ok());
+          BOOST_TEST(ticket.ticket_id == "tk-5d1e");
+          BOOST_TEST((ticket.state == state));
+          BOOST_TEST(ticket.position == 3u);
+          BOOST_TEST(ticket.key.project == "network");
+          BOOST_TEST(ticket.key.workspace == "prod");
+          BOOST_TEST(ticket.owner == "pr-1234");
+          BOOST_CHECK(ticket.lock == reply.ticket.lock);
+          BOOST_TEST((ticket.error == reply.ticket.error));
+          BOOST_TEST(ticket.error_message == reply.ticket.error_message);
+          BOOST_TEST(ticket.created_at_ms == 1'700'000'000'000);
+          BOOST_TEST(ticket.updated_at_ms == 1'700'000'000'500);
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(ticket_json_shape) {
+  lock_reply pending;
+  pending.ticket = sample_ticket(ticket_state::pending);
+  auto tree = nlohmann::json::parse(
+      encode_reply(request_verb::acquire_async, pending, wire_encoding::json));
+  BOOST_TEST(tree.size() == 2u);
+  BOOST_TEST(tree.at("ok") == true);
+  const auto& ticket = tree.at("ticket");
+  BOOST_TEST(ticket.at("ticket_id") == "tk-5d1e");
+  BOOST_TEST(ticket.at("state") == "pending");
+  BOOST_TEST(ticket.at("position") == 3);
+  BOOST_TEST(ticket.at("project") == "network");
+  BOOST_TEST(ticket.at("workspace") == "prod");
+  BOOST_TEST(ticket.at("owner") == "pr-1234");
+  BOOST_TEST(ticket.at("created_at_ms") == 1'700'000'000'000);
+  BOOST_TEST(ticket.at("updated_at_ms") == 1'700'000'000'500);
+  BOOST_TEST(!ticket.contains("lock"));
+  BOOST_TEST(!ticket.contains("error"));
+  BOOST_TEST(!ticket.contains("tenant"));
+
+  lock_reply granted;
+  granted.ticket = sample_ticket(ticket_state::granted);
+  tree = nlohmann::json::parse(
+      encode_reply(request_verb::ticket, granted, wire_encoding::json));
+  BOOST_TEST(tree.at("ticket").at("state") == "granted");
+  BOOST_TEST(tree.at("ticket").at("lock").at("lock_id") == "lk-7f3a9c");
+  BOOST_TEST(!tree.at("ticket").contains("error"));
+
+  lock_reply failed;
+  failed.ticket = sample_ticket(ticket_state::failed);
+  tree = nlohmann::json::parse(
+      encode_reply(request_verb::ticket, failed, wire_encoding::json));
+  BOOST_TEST(tree.at("ticket").at("state") == "failed");
+  BOOST_TEST(tree.at("ticket").at("error").at("code") == "timeout");
+  BOOST_TEST(tree.at("ticket").at("error").at("message")
+             == "no grant within 1500 ms");
+  BOOST_TEST(tree.at("ticket").at("error").size() == 2u);
+  BOOST_TEST(!tree.at("ticket").contains("lock"));
+}
+
+BOOST_AUTO_TEST_CASE(ticket_with_unknown_state_is_rejected) {
+  auto body = body_of({{"ok", true},
+                       {"ticket", {{"ticket_id", "t"}, {"state", "lost"}}}},
+                      wire_encoding::msgpack);
+  lock_reply result;
+  auto error = decode_reply(body, wire_encoding::msgpack, result);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "ticket.state");
+}
+
+BOOST_AUTO_TEST_CASE(bulk_acquire_reply_round_trip) {
+  lock_reply reply;
+  reply.locks = {sample_record("lk-a"), sample_record("lk-b")};
+  reply.locks[1].key.workspace = "staging";
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result
+          = round_trip_reply(request_verb::acquire_bulk, reply, encoding);
+      BOOST_TEST(result.ok());
+      BOOST_CHECK(result.locks == reply.locks);
+    }
+  }
+  auto tree = nlohmann::json::parse(
+      encode_reply(request_verb::acquire_bulk, reply, wire_encoding::json));
+  BOOST_TEST(tree.size() == 2u);
+  BOOST_TEST(tree.at("locks").at(0).at("lock_id") == "lk-a");
+  BOOST_TEST(tree.at("locks").at(1).at("workspace") == "staging");
+}
+
+BOOST_AUTO_TEST_CASE(conflict_with_holders_round_trip) {
+  auto reply = make_error_reply(lock_errc::conflict,
+                                "2 of 3 locks are held", "locks");
+  reply.error.holders = {sample_record(""), sample_record("")};
+  reply.error.holders[1].key.workspace = "staging";
+  reply.error.holders[1].owner = "pr-9";
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result
+          = round_trip_reply(request_verb::acquire_bulk, reply, encoding);
+      BOOST_TEST(!result.ok());
+      BOOST_TEST((result.error.code == lock_errc::conflict));
+      BOOST_TEST(result.error.message == "2 of 3 locks are held");
+      BOOST_TEST(result.error.field == "locks");
+      BOOST_CHECK(result.error.holders == reply.error.holders);
+    }
+  }
+  auto tree = nlohmann::json::parse(
+      encode_reply(request_verb::acquire_bulk, reply, wire_encoding::json));
+  BOOST_TEST(tree.at("ok") == false);
+  BOOST_TEST(tree.at("error").at("holders").size() == 2u);
+  BOOST_TEST(tree.at("error").at("holders").at(1).at("owner") == "pr-9");
+  BOOST_TEST(!tree.at("error").contains("holder"));
+}
+
+BOOST_AUTO_TEST_CASE(release_bulk_reply_round_trip) {
+  lock_reply reply;
+  reply.outcomes = {{"lk-1", lock_errc::none},
+                    {"lk-2", lock_errc::not_found},
+                    {"lk-3", lock_errc::lease_expired}};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result
+          = round_trip_reply(request_verb::release_bulk, reply, encoding);
+      BOOST_TEST(result.ok());
+      BOOST_REQUIRE(result.outcomes.size() == 3u);
+      BOOST_TEST(result.outcomes[0].lock_id == "lk-1");
+      BOOST_TEST((result.outcomes[0].code == lock_errc::none));
+      BOOST_TEST(result.outcomes[1].lock_id == "lk-2");
+      BOOST_TEST((result.outcomes[1].code == lock_errc::not_found));
+      BOOST_TEST((result.outcomes[2].code == lock_errc::lease_expired));
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(release_bulk_json_shape) {
+  lock_reply reply;
+  reply.outcomes = {{"lk-1", lock_errc::none}, {"lk-2", lock_errc::not_found}};
+  auto tree = nlohmann::json::parse(
+      encode_reply(request_verb::release_bulk, reply, wire_encoding::json));
+  BOOST_TEST(tree.size() == 2u);
+  const auto& results = tree.at("results");
+  BOOST_TEST(results.size() == 2u);
+  BOOST_TEST(results.at(0).at("lock_id") == "lk-1");
+  BOOST_TEST(results.at(0).at("ok") == true);
+  BOOST_TEST(!results.at(0).contains("code"));
+  BOOST_TEST(results.at(1).at("lock_id") == "lk-2");
+  BOOST_TEST(results.at(1).at("ok") == false);
+  BOOST_TEST(results.at(1).at("code") == "not_found");
+}
+
+BOOST_AUTO_TEST_CASE(failed_outcome_without_code_is_internal) {
+  auto body = body_of(
+      {{"ok", true},
+       {"results", nlohmann::json::array({{{"lock_id", "x"}, {"ok", false}}})}},
+      wire_encoding::json);
+  lock_reply result;
+  auto error = decode_reply(body, wire_encoding::json, result);
+  BOOST_TEST(error.code == lock_errc::none, error.message);
+  BOOST_REQUIRE(result.outcomes.size() == 1u);
+  BOOST_TEST((result.outcomes[0].code == lock_errc::internal));
+}
+
+BOOST_AUTO_TEST_CASE(reopen_owner_reply_is_ok_only) {
+  lock_reply reply;
+  reply.released = 4;
+  auto body
+      = encode_reply(request_verb::reopen_owner, reply, wire_encoding::json);
+  BOOST_TEST(body == R"({"ok":true})");
+  auto result = round_trip_reply(request_verb::reopen_owner, reply,
+                                 wire_encoding::msgpack);
+  BOOST_TEST(result.ok());
+}
+
+BOOST_AUTO_TEST_CASE(stats_reply_round_trip) {
+  lock_reply reply;
+  reply.stats.depth_by_priority = {1, 2, 3, 4, 5};
+  reply.stats.total_depth = 15;
+  reply.stats.active_locks = 2;
+  reply.stats.grants_per_second = 0.25;
+  reply.stats.average_wait_ms = 1'250.5;
+  reply.stats.p99_wait_ms = 4'000;
+  reply.stats.total_grants = 12'345;
+  reply.locks = {sample_record(""), sample_record("")};
+  reply.locks[1].key.workspace = "staging";
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_reply(request_verb::stats, reply, encoding);
+      const auto& stats = result.stats;
+      BOOST_TEST(result.ok());
+      BOOST_CHECK(stats.depth_by_priority == reply.stats.depth_by_priority);
+      BOOST_TEST(stats.total_depth == 15u);
+      BOOST_TEST(stats.active_locks == 2u);
+      BOOST_TEST(stats.grants_per_second == 0.25);
+      BOOST_TEST(stats.average_wait_ms == 1'250.5);
+      BOOST_TEST(stats.p99_wait_ms == 4'000);
+      BOOST_TEST(stats.total_grants == 12'345u);
+      BOOST_CHECK(result.locks == reply.locks);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(stats_json_shape) {
+  lock_reply reply;
+  reply.stats.depth_by_priority = {0, 1, 0, 2, 0};
+  reply.stats.total_depth = 3;
+  reply.stats.grants_per_second = 1.5;
+  auto tree = nlohmann::json::parse(
+      encode_reply(request_verb::stats, reply, wire_encoding::json));
+  BOOST_TEST(tree.size() == 3u);
+  BOOST_TEST(tree.at("locks").size() == 0u);
+  const auto& stats = tree.at("stats");
+  const auto& depths = stats.at("depth_by_priority");
+  BOOST_TEST(depths.size() == 5u);
+  BOOST_TEST(depths.at("very_low") == 0);
+  BOOST_TEST(depths.at("low") == 1);
+  BOOST_TEST(depths.at("medium") == 0);
+  BOOST_TEST(depths.at("high") == 2);
+  BOOST_TEST(depths.at("critical") == 0);
+  BOOST_TEST(stats.at("total_depth") == 3);
+  BOOST_TEST(stats.at("active_locks") == 0);
+  BOOST_TEST(stats.at("grants_per_second") == 1.5);
+  BOOST_TEST(stats.at("average_wait_ms") == 0.0);
+  BOOST_TEST(stats.at("p99_wait_ms") == 0);
+  BOOST_TEST(stats.at("total_grants") == 0);
+}
+
+BOOST_AUTO_TEST_CASE(stats_decoding_is_lenient) {
+  auto body = body_of({{"ok", true},
+                       {"stats",
+                        {{"depth_by_priority", {{"high", 2}, {"urgent", 9}}},
+                         {"grants_per_second", 3},
+                         {"queue_limit", 100}}},
+                       {"locks", nlohmann::json::array()}},
+                      wire_encoding::json);
+  lock_reply result;
+  auto error = decode_reply(body, wire_encoding::json, result);
+  BOOST_TEST(error.code == lock_errc::none, error.message);
+  BOOST_REQUIRE(result.stats.depth_by_priority.size() == priority_levels);
+  BOOST_TEST(result.stats.depth_by_priority[3] == 2u);
+  BOOST_TEST(result.stats.depth_by_priority[0] == 0u);
+  BOOST_TEST(result.stats.grants_per_second == 3.0);
+}
+
+BOOST_AUTO_TEST_CASE(queue_overflow_event_json) {
+  lock_event event{event_type::queue_overflow, sample_record(""), 5,
+                   "queue of team-a/network/prod is full"};
+  auto tree = nlohmann::json::parse(encode_event(event, wire_encoding::json));
+  BOOST_TEST(tree.at("type") == "queue.overflow");
+  BOOST_TEST((parse_event_type("queue.overflow") == event_type::queue_overflow));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
