@@ -386,8 +386,8 @@ void handle_failed_actor(scheduler_pointer self, const caf::exit_msg& message) {
   }
 
   // A replacement actor takes over the holder and continues above every
-  // token seen. NOTE: requests queued at the failed actor are lost, so
-  // their clients run into their own timeouts.
+  // token seen. NOTE: requests queued at the failed actor are lost; their
+  // reply sinks go with it, and the NATS sinks then answer `unavailable`.
   auto key = it->second;
   state.resource_by_actor.erase(it);
   logger("engine")->error("lock actor of {} failed: {}; replacing it",

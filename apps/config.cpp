@@ -11,6 +11,7 @@
 
 #include "apps/durations.hpp"
 #include "apps/logging.hpp"
+#include "bridges/nats_support.hpp"
 
 namespace holdfast {
 
@@ -173,6 +174,56 @@ void read_locks(const reader& in, const YAML::Node& node, lock_settings& out) {
           out.idle_retire_after);
 }
 
+void read_queue(const reader& in, const YAML::Node& node,
+                queue_settings& out) {
+  in.check_keys(node, "queue",
+                {"max_depth_per_resource", "max_depth_total",
+                 "max_bulk_locks", "aging_interval", "workspace_weights",
+                 "emergency_users"});
+  int64_t per_resource = out.max_depth_per_resource;
+  in.read_integer(node["max_depth_per_resource"],
+                  "queue.max_depth_per_resource", 1, 1'000'000, per_resource);
+  out.max_depth_per_resource = static_cast<uint32_t>(per_resource);
+  int64_t total = out.max_depth_total;
+  in.read_integer(node["max_depth_total"], "queue.max_depth_total", 1,
+                  100'000'000, total);
+  out.max_depth_total = static_cast<uint32_t>(total);
+  int64_t bulk = out.max_bulk_locks;
+  in.read_integer(node["max_bulk_locks"], "queue.max_bulk_locks", 1, 10'000,
+                  bulk);
+  out.max_bulk_locks = static_cast<uint32_t>(bulk);
+  in.read(node["aging_interval"], "queue.aging_interval", out.aging_interval);
+
+  auto weights = node["workspace_weights"];
+  if (weights.IsDefined() && !weights.IsNull()) {
+    if (!weights.IsMap())
+      in.fail(weights, "queue.workspace_weights",
+              "expected a mapping of workspace names to numbers");
+    for (const auto& entry : weights) {
+      auto name = entry.first.Scalar();
+      auto key = "queue.workspace_weights." + name;
+      try {
+        out.workspace_weights[name] = entry.second.as<double>();
+      } catch (const YAML::Exception&) {
+        in.fail(entry.second, key, "expected a number, such as 1 or 0.5");
+      }
+    }
+  }
+
+  auto users = node["emergency_users"];
+  if (users.IsDefined() && !users.IsNull()) {
+    if (!users.IsSequence())
+      in.fail(users, "queue.emergency_users",
+              "expected a list of user names");
+    for (const auto& user : users) {
+      if (!user.IsScalar() || user.Scalar().empty())
+        in.fail(user, "queue.emergency_users",
+                "expected a non-empty user name");
+      out.emergency_users.push_back(user.Scalar());
+    }
+  }
+}
+
 void read_log(const reader& in, const YAML::Node& node, log_settings& out) {
   in.check_keys(node, "log", {"level", "levels"});
   in.read(node["level"], "log.level", out.level);
@@ -222,7 +273,7 @@ app_config parse_config(const std::string& yaml, const std::string& origin) {
     return result;
   reader in{origin};
   const YAML::Node& top = root;
-  in.check_keys(top, "", {"nats", "storage", "locks", "log"});
+  in.check_keys(top, "", {"nats", "storage", "locks", "queue", "log"});
   auto present = [](const YAML::Node& node) {
     return node.IsDefined() && !node.IsNull();
   };
@@ -232,6 +283,8 @@ app_config parse_config(const std::string& yaml, const std::string& origin) {
     read_storage(in, top["storage"], result.storage);
   if (present(top["locks"]))
     read_locks(in, top["locks"], result.locks);
+  if (present(top["queue"]))
+    read_queue(in, top["queue"], result.queue);
   if (present(top["log"]))
     read_log(in, top["log"], result.log);
   return result;
@@ -282,7 +335,7 @@ void validate(const app_config& config) {
   if (!url.empty()
       && (url.find("://") == std::string::npos
           || url.find_first_of(" \t\r\n") != std::string::npos))
-    fail_value("nats.url", quote(url),
+    fail_value("nats.url", quote(redact_url(url)),
                "expected a URL such as nats://127.0.0.1:4222, or an empty "
                "value to start a managed nats-server");
   if (config.nats.managed.port == 0)
@@ -344,6 +397,13 @@ engine_config make_engine_config(const app_config& config) {
   result.limits.max_wait_ms = config.locks.max_wait.count();
   result.idle_retire_after = config.locks.idle_retire_after;
   result.now_ms = system_now_ms;
+  result.max_queue_per_resource = config.queue.max_depth_per_resource;
+  result.max_queue_total = config.queue.max_depth_total;
+  result.max_bulk_locks = config.queue.max_bulk_locks;
+  result.priorities.aging_interval_ms = config.queue.aging_interval.count();
+  result.priorities.workspace_weights = config.queue.workspace_weights;
+  result.priorities.emergency_users.insert(
+    config.queue.emergency_users.begin(), config.queue.emergency_users.end());
   return result;
 }
 

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "actors/engine.hpp"
 #include "actors/store_factory.hpp"
@@ -42,6 +43,20 @@ struct lock_settings {
   std::chrono::milliseconds idle_retire_after{std::chrono::seconds{30}};
 };
 
+/// Wait queues: limits and the built-in priority calculator.
+struct queue_settings {
+  uint32_t max_depth_per_resource = 1'000;
+  uint32_t max_depth_total = 100'000;
+  uint32_t max_bulk_locks = 256;
+  /// Waiting this long raises a request by one priority level, up to
+  /// critical. Zero disables aging.
+  std::chrono::milliseconds aging_interval{std::chrono::minutes{1}};
+  /// Added to the priority of requests on a workspace, such as prod: 1.
+  std::map<std::string, double> workspace_weights;
+  /// Users (or owners) whose requests are served before all others.
+  std::vector<std::string> emergency_users;
+};
+
 struct log_settings {
   /// Level of every logger without an entry in `levels`.
   std::string level = "info";
@@ -55,6 +70,7 @@ struct app_config {
   nats_settings nats;
   store_settings storage;
   lock_settings locks;
+  queue_settings queue;
   log_settings log;
 
   /// Returns `nats.managed.data_dir`, or its default below the storage path.

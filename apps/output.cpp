@@ -108,12 +108,13 @@ std::string format_lock_table(const std::vector<lock_record>& locks,
 std::string format_active_lock_table(const std::vector<lock_record>& locks,
                                      int64_t now_ms) {
   std::vector<std::vector<std::string>> rows;
-  rows.push_back({"PROJECT", "WORKSPACE", "HOLDER", "USER", "PRIORITY",
-                  "TOKEN", "ACQUIRED AT", "EXPIRES IN"});
+  rows.push_back({"PROJECT", "WORKSPACE", "HOLDER", "USER", "PRIORITY", "TOKEN",
+                  "ACQUIRED AT", "EXPIRES IN"});
   for (const auto& lock : locks)
     rows.push_back({lock.key.project, lock.key.workspace, lock.owner, lock.user,
                     std::string{to_string_view(lock.level)},
-                    std::to_string(lock.token), format_time(lock.acquired_at_ms),
+                    std::to_string(lock.token),
+                    format_time(lock.acquired_at_ms),
                     format_remaining(lock.expires_at_ms, now_ms)});
   return format_table(rows);
 }

@@ -37,7 +37,7 @@ std::string format_queue_stats(const queue_stats& stats);
 
 /// One line about a ticket, such as "ticket T pending at position 2 for
 /// network/prod (owner pr-42)". A granted ticket shows its lock with the
-/// lock id, because only its requester knows the ticket id.
+/// lock id, because only its requester has the ticket id.
 std::string describe_ticket(const ticket_info& ticket, int64_t now_ms);
 
 /// One line per event: time, type, resource, owner, token and reason.

@@ -28,7 +28,7 @@ using std::chrono::steady_clock;
 /// arrives on a NATS thread, or a signal from the signal watcher.
 class ticket_waiter {
 public:
-  /// Keeps the first notification; the service sends only one.
+  /// Keeps the first notification, because the service sends only one.
   void notify(const lock_reply& reply) {
     std::lock_guard<std::mutex> guard{mutex_};
     if (!notification_)
@@ -118,7 +118,8 @@ int finish_ticket(const client_flags& flags, const lock_reply& notification) {
 
 // -- lock files ---------------------------------------------------------------
 
-/// Reads one object of a lock file into `out`; returns what is wrong.
+/// Reads one object of a lock file into `out`. Returns what is wrong with
+/// it, or an empty string.
 std::string read_lock_item(const nlohmann::json& item, acquire_request& out) {
   if (!item.is_object())
     return "must be an object with project and workspace";
@@ -154,8 +155,8 @@ std::string read_lock_item(const nlohmann::json& item, acquire_request& out) {
     } else if (key == "ttl") {
       auto ttl = parse_duration(text);
       if (!ttl)
-        return "ttl \"" + text + "\" is invalid: "
-               + std::string{duration_syntax_hint};
+        return "ttl \"" + text
+               + "\" is invalid: " + std::string{duration_syntax_hint};
       out.ttl_ms = ttl->count();
     } else {
       return "has the unknown key \"" + key
@@ -185,9 +186,8 @@ int run_ticket(const ticket_flags& flags) {
   if (!client)
     return exit_status::unavailable;
   auto reply = client->ticket({flags.client.tenant, flags.ticket_id});
-  return print_outcome(flags.client, request_verb::ticket, reply, [&] {
-    return describe_ticket(reply.ticket, now_ms());
-  });
+  return print_outcome(flags.client, request_verb::ticket, reply,
+                       [&] { return describe_ticket(reply.ticket, now_ms()); });
 }
 
 int run_cancel(const ticket_flags& flags) {
@@ -195,9 +195,8 @@ int run_cancel(const ticket_flags& flags) {
   if (!client)
     return exit_status::unavailable;
   auto reply = client->cancel({flags.client.tenant, flags.ticket_id});
-  return print_outcome(flags.client, request_verb::cancel, reply, [&] {
-    return describe_ticket(reply.ticket, now_ms());
-  });
+  return print_outcome(flags.client, request_verb::cancel, reply,
+                       [&] { return describe_ticket(reply.ticket, now_ms()); });
 }
 
 int run_reopen_owner(const owner_flags& flags) {
@@ -278,16 +277,16 @@ int run_acquire_async(const client_flags& flags, acquire_request request) {
     return cancel_after_signal(flags, *client, ticket_id, signal);
 
   // Without a cancel, a grant that arrives later would stay held until its
-  // lease runs out, with nobody knowing its lock id.
+  // lease runs out, and no client would have its lock id.
   client->cancel({flags.tenant, ticket_id});
   return report_failure(
       flags, request_verb::acquire_async,
-      make_lock_error(lock_errc::unavailable,
-                      "no final state of ticket " + ticket_id + " arrived on "
-                          + inbox + " within "
-                          + format_duration(
-                              std::chrono::duration_cast<milliseconds>(limit))
-                          + "; the ticket was cancelled"));
+      make_lock_error(
+          lock_errc::unavailable,
+          "no final state of ticket " + ticket_id + " arrived on " + inbox
+              + " within "
+              + format_duration(std::chrono::duration_cast<milliseconds>(limit))
+              + "; the ticket was cancelled"));
 }
 
 int run_acquire_bulk(const client_flags& flags, bulk_acquire_request request) {

@@ -25,7 +25,7 @@ int run_acquire_bulk(const client_flags& flags, bulk_acquire_request request);
 /// with 0 only if every lock was released.
 int run_release_bulk(const client_flags& flags, bulk_release_request request);
 
-/// Appends the locks of a `lock acquire --file` to `out`. The file holds a
+/// Appends the locks of a `lock acquire --file` to `out`. The file contains a
 /// JSON array of objects with `project` and `workspace`, and optionally
 /// `owner`, `user`, `priority`, `ttl` (a duration such as "10m") and
 /// `metadata` (an object of strings). Each lock starts as a copy of

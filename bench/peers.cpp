@@ -154,6 +154,22 @@ void retry_until(milliseconds timeout, const std::string& what,
 
 } // namespace
 
+std::unique_ptr<nats_client> connect_client(const std::string& nats_url,
+                                            const std::string& name,
+                                            const std::string& tenant) {
+  client_options options;
+  options.url = nats_url;
+  options.name = name;
+  options.tenant = tenant;
+  options.timeout = request_timeout;
+  return std::make_unique<nats_client>(options);
+}
+
+std::string describe_error(const lock_reply& reply) {
+  return std::string{to_string_view(reply.error.code)} + ": "
+         + reply.error.message;
+}
+
 client_factory holdfast_pairs(const std::string& nats_url) {
   return [nats_url](size_t index) -> pair_operation {
     auto client = std::shared_ptr<nats_client>{connect_holdfast(

@@ -1,14 +1,27 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <string>
 
 #include "bench/load.hpp"
+#include "bridges/nats_client.hpp"
 
 namespace holdfast::bench {
 
 /// Time a single request may take before the benchmark gives up.
 constexpr std::chrono::milliseconds request_timeout{5'000};
+
+/// Connects a holdfast client to `nats_url` for `tenant`, with
+/// `request_timeout` on top of each request's wait. `name` shows up in
+/// nats-server monitoring. Throws `std::runtime_error` on failure.
+std::unique_ptr<nats_client> connect_client(const std::string& nats_url,
+                                            const std::string& name,
+                                            const std::string& tenant
+                                            = "default");
+
+/// Returns "<code>: <message>" of a failed reply, for error messages.
+std::string describe_error(const lock_reply& reply);
 
 /// Pairs of try-acquire and release on the holdfast service at `nats_url`.
 /// Worker `index` locks `bench/w<index>` as owner `bench-<index>`, so

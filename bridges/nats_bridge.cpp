@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <caf/event_based_actor.hpp>
@@ -105,12 +106,15 @@ void on_closed(natsConnection* connection, void* closure) {
   } else {
     const char* text = nullptr;
     auto status = natsConnection_GetLastError(connection, &text);
-    logger("nats")->error(
-        "connection to {} closed without a reconnect: {}{}{}; no requests "
-        "are served until holdfast restarts",
-        server_of(connection), status_text(status),
-        text != nullptr && *text != '\0' ? ": " : "",
-        text != nullptr ? text : "");
+    auto reason = status_text(status);
+    // nats.c may store the text of the status as the error text, as it
+    // does for NATS_NO_SERVER.
+    if (text != nullptr && *text != '\0'
+        && std::string_view{text} != natsStatus_GetText(status))
+      reason += ": " + std::string{text};
+    logger("nats")->error("connection to {} closed without a reconnect: {}; "
+                          "no requests are served until holdfast restarts",
+                          server_of(connection), reason);
   }
   delete ref;
 }

@@ -54,7 +54,8 @@ struct message_subscription {
 using subscription_ref = std::shared_ptr<message_subscription>;
 
 std::string_view body_of(natsMsg* msg) {
-  return {natsMsg_GetData(msg), static_cast<size_t>(natsMsg_GetDataLength(msg))};
+  return {natsMsg_GetData(msg),
+          static_cast<size_t>(natsMsg_GetDataLength(msg))};
 }
 
 void on_message(natsConnection*, natsSubscription*, natsMsg* raw,
@@ -141,7 +142,7 @@ nats_client::nats_client(client_options options)
     status = natsConnection_Connect(&impl_->connection, raw);
   if (status != NATS_OK) {
     impl_->connection = nullptr;
-    throw std::runtime_error("connecting to NATS at " + options_.url
+    throw std::runtime_error("connecting to NATS at " + redact_url(options_.url)
                              + " failed: " + status_text(status)
                              + "; check that nats-server runs there");
   }
@@ -174,18 +175,18 @@ lock_reply call(natsConnection* connection, const client_options& options,
   nats_msg_ptr reply_msg{raw_reply};
   if (status == NATS_TIMEOUT)
     return make_error_reply(lock_errc::unavailable,
-                            "no reply from holdfast at " + options.url
+                            "no reply from holdfast at " + redact_url(options.url)
                                 + " within " + std::to_string(timeout.count())
                                 + " ms on " + subject);
   if (status == NATS_NO_RESPONDERS)
     return make_error_reply(lock_errc::unavailable,
                             "no holdfast service answers " + subject + " at "
-                                + options.url + " (request timeout "
+                                + redact_url(options.url) + " (request timeout "
                                 + std::to_string(timeout.count())
                                 + " ms); check that it runs");
   if (status != NATS_OK)
     return make_error_reply(lock_errc::unavailable,
-                            "request to holdfast at " + options.url
+                            "request to holdfast at " + redact_url(options.url)
                                 + " failed: " + status_text(status));
   std::string_view data{natsMsg_GetData(raw_reply),
                         static_cast<size_t>(natsMsg_GetDataLength(raw_reply))};
@@ -193,7 +194,7 @@ lock_reply call(natsConnection* connection, const client_options& options,
   auto error = decode_reply(data, encoding_of(raw_reply), reply);
   if (error.code != lock_errc::none)
     return make_error_reply(lock_errc::internal,
-                            "invalid reply from holdfast at " + options.url
+                            "invalid reply from holdfast at " + redact_url(options.url)
                                 + ": " + error.message,
                             error.field);
   return reply;
@@ -295,7 +296,7 @@ raw_reply nats_client::request_raw(const std::string& subject,
     return result;
   }
   if (status != NATS_OK)
-    throw std::runtime_error("request to " + subject + " at " + options_.url
+    throw std::runtime_error("request to " + subject + " at " + redact_url(options_.url)
                              + " failed: " + status_text(status));
   result.data.assign(natsMsg_GetData(raw),
                      static_cast<size_t>(natsMsg_GetDataLength(raw)));
@@ -343,7 +344,7 @@ nats_client::subscribe(const std::string& subject, message_handler handler) {
                                  subject.c_str(), on_message, ref);
   if (status != NATS_OK) {
     delete ref;
-    throw std::runtime_error("subscribing to " + subject + " at " + options_.url
+    throw std::runtime_error("subscribing to " + subject + " at " + redact_url(options_.url)
                              + " failed: " + status_text(status));
   }
   status = natsSubscription_SetOnCompleteCB(state->subscription,
@@ -352,7 +353,7 @@ nats_client::subscribe(const std::string& subject, message_handler handler) {
     // NOTE: `ref` leaks, because a callback may still be running with it.
     natsSubscription_Unsubscribe(state->subscription);
     natsSubscription_Destroy(state->subscription);
-    throw std::runtime_error("subscribing to " + subject + " at " + options_.url
+    throw std::runtime_error("subscribing to " + subject + " at " + redact_url(options_.url)
                              + " failed: " + status_text(status));
   }
   // Returns once the server has the subscription, so that no message
@@ -361,7 +362,7 @@ nats_client::subscribe(const std::string& subject, message_handler handler) {
                                        options_.timeout.count());
   if (status != NATS_OK) {
     close_subscription(state);
-    throw std::runtime_error("subscribing to " + subject + " at " + options_.url
+    throw std::runtime_error("subscribing to " + subject + " at " + redact_url(options_.url)
                              + " failed: " + status_text(status));
   }
   return {state.get(), [state](void*) { close_subscription(state); }};

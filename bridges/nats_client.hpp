@@ -89,7 +89,8 @@ public:
   /// Delivers every reply-shaped message published on `subject`, such as
   /// ticket notifications, to `handler` on a NATS thread until the returned
   /// handle is destroyed. A message that fails to decode arrives as a reply
-  /// with code `internal`. Returns once the server knows the subscription.
+  /// with code `internal`. Returns once the server has registered the
+  /// subscription.
   std::shared_ptr<void> subscribe_replies(const std::string& subject,
                                           reply_handler handler);
 

@@ -20,8 +20,8 @@ namespace holdfast {
 ///
 /// The same class publishes the final state of an asynchronous acquisition
 /// on the request's `notify` subject (role `notification`). Such a sink
-/// reports a drop only after the ticket was accepted: a request that the
-/// engine rejected already told its client so in the reply.
+/// reports a drop only after the ticket was accepted, because the client of
+/// a rejected request already received the error in the reply.
 class nats_reply_sink final : public reply_sink {
 public:
   enum class role : uint8_t {

@@ -43,8 +43,8 @@ private:
 
   void dispatch(const request_context& context);
 
-  /// Decodes the body into `request` and sets its tenant, or answers the
-  /// error and returns false.
+  /// Decodes the body into `request` and sets its tenant, or replies with
+  /// the error and returns false.
   template <class Request>
   bool decode(const request_context& context, Request& request);
 

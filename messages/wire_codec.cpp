@@ -1238,8 +1238,8 @@ void encode_request(const release_owner_request& request,
   encode_request_body(request, encoding, out);
 }
 
-void encode_request(const acquire_async_request& request, wire_encoding encoding,
-                    std::string& out) {
+void encode_request(const acquire_async_request& request,
+                    wire_encoding encoding, std::string& out) {
   encode_request_body(request, encoding, out);
 }
 

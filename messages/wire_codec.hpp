@@ -82,12 +82,17 @@ void encode_request(const stats_request& request, wire_encoding encoding,
                     std::string& out);
 
 /// Encodes the reply to a `verb` request. A success carries the fields of
-/// its verb: `lock` (omitted when empty) for acquire, release and renew,
-/// `lock` and `waiting` for get, `locks` for list and acquire_bulk,
-/// `released` for release_owner, `ticket` for acquire_async, ticket and
-/// cancel, `results` for release_bulk, `stats` and `locks` for stats, and
-/// nothing more for reopen_owner. A failure carries `error`, whose
-/// `holders` list appears only when it is not empty.
+/// its verb:
+/// - `lock` (omitted when empty) for acquire, release and renew,
+/// - `lock` and `waiting` for get,
+/// - `locks` for list and acquire_bulk,
+/// - `released` for release_owner,
+/// - `ticket` for acquire_async, ticket and cancel,
+/// - `results` for release_bulk,
+/// - `stats` and `locks` for stats,
+/// - nothing more for reopen_owner.
+/// A failure carries `error`, whose `holders` list appears only when it is
+/// not empty.
 void encode_reply(request_verb verb, const lock_reply& reply,
                   wire_encoding encoding, std::string& out);
 

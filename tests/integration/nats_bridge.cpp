@@ -252,7 +252,7 @@ stub_scheduler(scheduler_actor::pointer, std::shared_ptr<stub_record> seen) {
       [](holder_update&) {
         // The stub keeps no routing index.
       },
-      // The stub answers tickets and bulk requests itself, so the
+      // The stub replies to tickets and bulk requests itself, so the
       // scheduler's internal steps never arrive.
       [](ticket_queued_atom, std::string&, uint32_t) {},
       [](ticket_done_atom, std::string&, lock_reply&) {},
@@ -811,7 +811,11 @@ BOOST_AUTO_TEST_CASE(queueing_verbs_in_both_encodings) {
       BOOST_TEST(stats.locks[0].key.tenant == "team-a");
     }
   }
-  auto verbs = seen->verbs;
+  std::vector<std::string> verbs;
+  {
+    std::lock_guard<std::mutex> guard{seen->mutex};
+    verbs = seen->verbs;
+  }
   BOOST_TEST(std::count(verbs.begin(), verbs.end(), "ticket team-a") == 2);
   BOOST_TEST(std::count(verbs.begin(), verbs.end(), "cancel team-a") == 2);
   BOOST_TEST(std::count(verbs.begin(), verbs.end(), "reopen_owner team-a pr-1")

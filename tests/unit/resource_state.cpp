@@ -220,4 +220,111 @@ BOOST_AUTO_TEST_CASE(revoke_hands_on_only_matching_token) {
   BOOST_TEST(right.handoffs.front().record.token == granted.token + 1);
 }
 
+BOOST_AUTO_TEST_CASE(aging_raises_old_waiter_above_new_high) {
+  priority_settings settings;
+  settings.aging_interval_ms = 1'000;
+  resource_state aged{resource_key{"default", "network", "prod"}, 0,
+                      default_ttl_ms, [this] { return "lock-" + std::to_string(++ids); },
+                      std::make_shared<configured_priority_calculator>(
+                        settings)};
+  aged.acquire(request("holder"), 1, start_ms);
+  aged.acquire(request("old-low", 60'000, priority::very_low), 2, start_ms);
+  aged.acquire(request("new-high", 60'000, priority::high), 3,
+               start_ms + 2'999);
+
+  // Both age, but aging stops at critical: after 4 s both rank critical
+  // and the earlier arrival wins.
+  auto early = aged.acquire(request("probe", 60'000), 4, start_ms + 3'500);
+  BOOST_TEST(early.position == 2u);
+  auto outcome = aged.release(aged.holder()->lock_id, 0, start_ms + 4'000);
+  BOOST_REQUIRE(outcome.handoffs.size() == 1u);
+  BOOST_TEST(outcome.handoffs.front().record.owner == "old-low");
+  BOOST_TEST(outcome.handoffs.front().waited_ms == 4'000);
+}
+
+BOOST_AUTO_TEST_CASE(without_aging_high_goes_first) {
+  rules.acquire(request("holder"), 1, start_ms);
+  rules.acquire(request("old-low", 60'000, priority::very_low), 2, start_ms);
+  rules.acquire(request("new-high", 60'000, priority::high), 3,
+                start_ms + 1'000'000);
+  auto outcome = rules.release(rules.holder()->lock_id, 0,
+                               start_ms + 2'000'000);
+  BOOST_REQUIRE(outcome.handoffs.size() == 1u);
+  BOOST_TEST(outcome.handoffs.front().record.owner == "new-high");
+}
+
+BOOST_AUTO_TEST_CASE(reservation_blocks_but_is_not_held) {
+  auto reserved = rules.reserve(request("bulk"), 7, 1, start_ms);
+  BOOST_TEST(static_cast<int>(reserved.status)
+             == static_cast<int>(status::granted));
+  BOOST_TEST(rules.held() == nullptr);
+  BOOST_TEST(rules.holder().has_value());
+
+  auto other = rules.acquire(request("pr-2"), 2, start_ms);
+  BOOST_TEST(static_cast<int>(other.status)
+             == static_cast<int>(status::conflict));
+  BOOST_TEST(other.reserved);
+  BOOST_TEST(other.record.empty());
+
+  auto release = rules.release(reserved.record.lock_id, 0, start_ms);
+  BOOST_TEST(static_cast<int>(release.error)
+             == static_cast<int>(lock_errc::not_found));
+
+  lock_record persisted = reserved.record;
+  persisted.expires_at_ms = start_ms + 5'000;
+  BOOST_TEST(rules.activate(7, persisted));
+  BOOST_REQUIRE(rules.held() != nullptr);
+  BOOST_TEST(rules.held()->expires_at_ms == start_ms + 5'000);
+  BOOST_TEST(!rules.activate(7, persisted));
+}
+
+BOOST_AUTO_TEST_CASE(unreserve_hands_off_to_waiter) {
+  auto reserved = rules.reserve(request("bulk"), 7, 1, start_ms);
+  rules.acquire(request("pr-2", 60'000), 2, start_ms);
+  auto outcome = rules.unreserve(7, start_ms + 10);
+  BOOST_TEST(outcome.ended.empty());
+  BOOST_REQUIRE(outcome.handoffs.size() == 1u);
+  BOOST_TEST(outcome.handoffs.front().record.owner == "pr-2");
+  BOOST_TEST(outcome.handoffs.front().record.token
+             == reserved.record.token + 1);
+}
+
+BOOST_AUTO_TEST_CASE(queued_reservation_becomes_reservation) {
+  auto held = rules.acquire(request("pr-1"), 1, start_ms).record;
+  auto queued = rules.reserve(request("bulk", 60'000), 9, 2, start_ms);
+  BOOST_TEST(static_cast<int>(queued.status)
+             == static_cast<int>(status::queued));
+  auto outcome = rules.release(held.lock_id, 0, start_ms);
+  BOOST_REQUIRE(outcome.handoffs.size() == 1u);
+  BOOST_TEST(outcome.handoffs.front().bulk_id == 9u);
+  BOOST_TEST(rules.held() == nullptr);
+  auto cancelled = rules.unreserve(9, start_ms);
+  BOOST_TEST(rules.idle());
+  BOOST_TEST(cancelled.handoffs.empty());
+}
+
+BOOST_AUTO_TEST_CASE(reservation_of_held_lock_is_reentered) {
+  auto held = rules.acquire(request("pr-1"), 1, start_ms).record;
+  auto again = rules.reserve(request("pr-1"), 3, 2, start_ms);
+  BOOST_TEST(static_cast<int>(again.status)
+             == static_cast<int>(status::reentered));
+  BOOST_TEST(again.record.lock_id == held.lock_id);
+  auto untouched = rules.unreserve(3, start_ms);
+  BOOST_TEST(untouched.handoffs.empty());
+  BOOST_REQUIRE(rules.held() != nullptr);
+  BOOST_TEST(rules.held()->lock_id == held.lock_id);
+}
+
+BOOST_AUTO_TEST_CASE(depth_counts_by_priority) {
+  rules.acquire(request("holder"), 1, start_ms);
+  rules.acquire(request("a", 1000, priority::high), 2, start_ms);
+  rules.acquire(request("b", 1000, priority::high), 3, start_ms);
+  rules.acquire(request("c", 1000, priority::very_low), 4, start_ms);
+  auto depth = rules.depth_by_priority();
+  BOOST_REQUIRE(depth.size() == 5u);
+  BOOST_TEST(depth[0] == 1u);
+  BOOST_TEST(depth[3] == 2u);
+  BOOST_TEST(depth[2] == 0u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()

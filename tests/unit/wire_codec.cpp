@@ -1116,7 +1116,8 @@ BOOST_AUTO_TEST_CASE(queue_overflow_event_json) {
                    "queue of team-a/network/prod is full"};
   auto tree = nlohmann::json::parse(encode_event(event, wire_encoding::json));
   BOOST_TEST(tree.at("type") == "queue.overflow");
-  BOOST_TEST((parse_event_type("queue.overflow") == event_type::queue_overflow));
+  BOOST_TEST(
+      (parse_event_type("queue.overflow") == event_type::queue_overflow));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
