@@ -135,6 +135,18 @@ void apply_update(scheduler_pointer self, holder_update& update) {
   if (it == state.resources.end())
     return;
   auto& entry = it->second;
+  state.total_waiting = state.total_waiting - entry.waiting + update.waiting;
+  entry.waiting = update.waiting;
+  entry.depth_by_priority = std::move(update.depth_by_priority);
+
+  // An update from before an activation or bulk release keeps the state
+  // the scheduler already shows.
+  if (!entry.expected_lock_id.empty()) {
+    bool shows_lock = update.holder.lock_id == entry.expected_lock_id;
+    if (shows_lock != entry.expect_held)
+      return;
+    entry.expected_lock_id.clear();
+  }
 
   if (!update.previous_lock_id.empty()) {
     state.lock_index.erase(update.previous_lock_id);
@@ -147,10 +159,7 @@ void apply_update(scheduler_pointer self, holder_update& update) {
     if (update.waited_ms >= 0)
       record_grant(self, update.key.tenant, update.waited_ms);
   }
-  state.total_waiting = state.total_waiting - entry.waiting + update.waiting;
   entry.holder = std::move(update.holder);
-  entry.waiting = update.waiting;
-  entry.depth_by_priority = std::move(update.depth_by_priority);
 }
 
 void retire(scheduler_pointer self, const resource_key& key,

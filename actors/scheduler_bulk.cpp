@@ -67,6 +67,11 @@ void fail(scheduler_pointer self, uint64_t bulk_id, lock_reply reply) {
   if (it == self->state.bulks.end())
     return;
   auto& bulk = it->second;
+  if (bulk.committing) {
+    // The grants may be on disk already; `bulk_committed` releases them.
+    bulk.closed_while_committing = true;
+    return;
+  }
   if (!bulk.finished) {
     bulk.finished = true;
     bulk.sink->deliver(std::move(reply));
@@ -77,6 +82,7 @@ void fail(scheduler_pointer self, uint64_t bulk_id, lock_reply reply) {
 }
 
 void commit(scheduler_pointer self, uint64_t bulk_id, bulk_entry& bulk) {
+  bulk.committing = true;
   auto now = now_ms(self);
   store_batch batch;
   for (auto& item : bulk.items) {
@@ -201,7 +207,8 @@ void bulk_committed(scheduler_pointer self, uint64_t bulk_id, bool ok,
   if (it == self->state.bulks.end())
     return;
   auto& bulk = it->second;
-  if (!ok || bulk.finished) {
+  bulk.committing = false;
+  if (!ok) {
     fail(self, bulk_id,
          make_error_reply(lock_errc::unavailable,
                           "storage commit failed: " + reason));
@@ -220,9 +227,26 @@ void bulk_committed(scheduler_pointer self, uint64_t bulk_id, bool ok,
     auto& entry = resource_of(self, item.request.key);
     state.lock_index[item.record.lock_id] = item.request.key;
     entry.holder = item.record;
+    entry.expected_lock_id = item.record.lock_id;
+    entry.expect_held = true;
     entry.max_token = std::max(entry.max_token, item.record.token);
     record_grant(self, bulk.tenant, 0);
     send_to_resource(self, entry, activate_atom::value, bulk_id, item.record);
+  }
+
+  // The owner closed while the grants were written: they count as granted
+  // and are released at once, so the closed owner ends up holding nothing.
+  if (bulk.closed_while_committing) {
+    for (auto& item : bulk.items)
+      if (!item.reentered)
+        release_quietly(self, item.record);
+    if (!bulk.finished)
+      bulk.sink->deliver(make_error_reply(lock_errc::owner_closed,
+                                          "owner closed during the bulk "
+                                          "acquisition",
+                                          "owner"));
+    state.bulks.erase(it);
+    return;
   }
   bulk.finished = true;
   bulk.sink->deliver(std::move(reply));
@@ -317,9 +341,16 @@ void release_bulk(scheduler_pointer self, bulk_release_request& request,
                                      {}));
       continue;
     }
-    send_to_resource(self, resource_of(self, it->second),
-                     release_request{request.tenant, lock_id, 0},
+    auto& entry = resource_of(self, it->second);
+    send_to_resource(self, entry, release_request{request.tenant, lock_id, 0},
                      std::move(item));
+
+    // The set disappears from get and list at once; the lock actors'
+    // updates catch up.
+    entry.holder = lock_record{};
+    entry.expected_lock_id = lock_id;
+    entry.expect_held = false;
+    state.lock_index.erase(lock_id);
   }
 }
 

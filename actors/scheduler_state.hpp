@@ -30,6 +30,13 @@ struct resource_entry {
   /// Highest token seen in holder updates, so that a replacement actor
   /// continues above it should this one fail.
   uint64_t max_token = 0;
+  /// Set while the scheduler shows a state the lock actor has not reported
+  /// yet: the lock of a committed bulk before its activation, or the
+  /// absence of a lock a bulk release is releasing. Updates that still
+  /// show the older state leave `holder` alone, so that a bulk's set
+  /// appears and disappears at once.
+  std::string expected_lock_id;
+  bool expect_held = false;
 };
 
 struct ticket_entry {
@@ -64,6 +71,11 @@ struct bulk_entry {
   /// Set once the client got its answer; the entry lives on until every
   /// outstanding reservation has answered, so that each can be undone.
   bool finished = false;
+  /// Set while the grants are being written to storage; they can no
+  /// longer be undone, only released after the commit.
+  bool committing = false;
+  /// Set when the owner closed during the commit.
+  bool closed_while_committing = false;
   std::vector<lock_record> conflicts;
 };
 

@@ -1,5 +1,7 @@
 #include "apps/run_command.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -59,8 +61,11 @@ public:
                steady_clock::time_point lease_end,
                std::function<void(const std::string&)> on_lost)
       : client_(client), lock_(std::move(lock)), ttl_(ttl),
+        margin_(std::clamp(ttl / 10, milliseconds{100},
+                           milliseconds{std::chrono::seconds{2}})),
         lease_end_(lease_end), on_lost_(std::move(on_lost)) {
     thread_ = std::thread{[this] { run(); }};
+    watchdog_ = std::thread{[this] { watch(); }};
   }
 
   ~lease_keeper() {
@@ -76,6 +81,8 @@ public:
     }
     if (thread_.joinable())
       thread_.join();
+    if (watchdog_.joinable())
+      watchdog_.join();
   }
 
   bool lost() const {
@@ -90,12 +97,45 @@ private:
     return !changed_.wait_until(lock, until, [this] { return stopping_; });
   }
 
+  /// Calls `on_lost` once, from whichever thread notices the loss first.
   void mark_lost(const std::string& reason) {
     {
       std::lock_guard<std::mutex> guard{mutex_};
+      if (lost_)
+        return;
       lost_ = true;
+      changed_.notify_all();
     }
     on_lost_(reason);
+  }
+
+  /// Stops the command `margin_` before the lease could end, even while a
+  /// renewal is still waiting for its reply: after that moment another
+  /// client may hold the lock.
+  void watch() {
+    std::unique_lock<std::mutex> guard{mutex_};
+    while (!stopping_ && !lost_) {
+      auto deadline = lease_end_ - margin_;
+      auto moved = changed_.wait_until(guard, deadline, [&] {
+        return stopping_ || lost_ || lease_end_ - margin_ != deadline;
+      });
+      if (moved)
+        continue;
+      guard.unlock();
+      mark_lost("no renewal succeeded before the lease was about to end");
+      return;
+    }
+  }
+
+  void extend_lease(steady_clock::time_point end) {
+    std::lock_guard<std::mutex> guard{mutex_};
+    lease_end_ = end;
+    changed_.notify_all();
+  }
+
+  steady_clock::time_point lease_end() const {
+    std::lock_guard<std::mutex> guard{mutex_};
+    return lease_end_;
   }
 
   void run() {
@@ -115,7 +155,7 @@ private:
       if (reply.ok()) {
         // The service extended the lease after `sent`, so the lease lasts
         // at least until `sent + ttl`.
-        lease_end_ = sent + ttl_;
+        extend_lease(sent + ttl_);
         next = sent + interval;
         continue;
       }
@@ -125,13 +165,14 @@ private:
         return;
       }
       auto now = steady_clock::now();
-      if (now >= lease_end_) {
+      auto end = lease_end();
+      if (now >= end - margin_) {
         mark_lost("could not renew the lease before it ended; last error: "
                   + error);
         return;
       }
-      next = std::min(now + retry_delay, lease_end_);
-      auto left = std::chrono::duration_cast<milliseconds>(lease_end_ - now);
+      next = std::min(now + retry_delay, end - margin_);
+      auto left = std::chrono::duration_cast<milliseconds>(end - now);
       std::cerr << "holdfast: renewing the lease on " << resource
                 << " failed: " << error << "; retrying, the lease ends in "
                 << format_duration(left) << std::endl;
@@ -141,8 +182,11 @@ private:
   nats_client& client_;
   lock_record lock_;
   milliseconds ttl_;
+  /// How long before the lease ends the command is stopped.
+  milliseconds margin_;
   steady_clock::time_point lease_end_;
   std::function<void(const std::string&)> on_lost_;
+  std::thread watchdog_;
 
   mutable std::mutex mutex_;
   std::condition_variable changed_;
@@ -172,6 +216,40 @@ struct run_state {
   int pending_signal = 0;
   std::shared_ptr<child_process> child;
 };
+
+/// Returns 0 when `program` can be executed, else the status a shell gives
+/// for it: 127 when it is not found, 126 when it is not executable. Checked
+/// before acquiring, so that a typo does not take the lock and a token.
+int check_command(const std::string& program) {
+  auto executable = [](const std::string& path) {
+    return ::access(path.c_str(), X_OK) == 0;
+  };
+  if (program.find('/') != std::string::npos) {
+    if (::access(program.c_str(), F_OK) != 0)
+      return 127;
+    return executable(program) ? 0 : 126;
+  }
+
+  const char* path = std::getenv("PATH");
+  std::string directories = path != nullptr ? path : "/usr/bin:/bin";
+  bool found = false;
+  size_t start = 0;
+  while (start <= directories.size()) {
+    auto end = directories.find(':', start);
+    if (end == std::string::npos)
+      end = directories.size();
+    auto directory = directories.substr(start, end - start);
+    auto candidate = (directory.empty() ? std::string{"."} : directory) + "/"
+                     + program;
+    if (::access(candidate.c_str(), F_OK) == 0) {
+      found = true;
+      if (executable(candidate))
+        return 0;
+    }
+    start = end + 1;
+  }
+  return found ? 126 : 127;
+}
 
 void release_lock(nats_client& client, const run_flags& flags,
                   const lock_record& lock, bool quiet) {
@@ -217,6 +295,14 @@ int run_locked(const run_flags& flags) {
       break;
     }
   }};
+
+  if (auto status = check_command(flags.command.front()); status != 0) {
+    std::cerr << "error: " << flags.command.front()
+              << (status == 127 ? ": command not found"
+                                : ": permission denied (not executable)")
+              << "; the lock was not requested" << std::endl;
+    return status;
+  }
 
   auto client = connect_client(flags.client, request_verb::acquire);
   if (!client)
@@ -311,8 +397,10 @@ int run_locked(const run_flags& flags) {
 
   if (keeper.lost()) {
     // The lease may still exist when only the service was unreachable; the
-    // token makes sure this releases nothing but our own grant.
-    release_lock(*client, flags, lock, true);
+    // token makes sure this releases nothing but our own grant. The renewal
+    // connection has the short timeout, so an unreachable service does not
+    // hold up the exit.
+    release_lock(renewer, flags, lock, true);
     return exit_status::lease_lost;
   }
   release_lock(*client, flags, lock, false);

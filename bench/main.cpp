@@ -1,5 +1,6 @@
 // holdfast_bench: measures holdfast against a bare NATS echo responder and
-// Redis. `bench/run` starts the peers and calls `holdfast_bench run`.
+// Redis, and its bulk acquisition and deep queues on their own. `bench/run`
+// starts the peers and calls `holdfast_bench run`.
 
 #include <algorithm>
 #include <chrono>
@@ -7,10 +8,13 @@
 #include <exception>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "bench/bulk.hpp"
+#include "bench/deep_queue.hpp"
 #include "bench/disk_probe.hpp"
 #include "bench/echo.hpp"
 #include "bench/handoff.hpp"
@@ -36,11 +40,20 @@ struct run_options {
   /// and of the largest count.
   std::vector<size_t> client_counts{1, 16};
   size_t handoffs = 500;
+  bulk_settings bulk;
+  double bulk_budget_s = 3;
+  deep_queue_settings queue;
+  double queue_timeout_s = 30;
   double ready_timeout_s = 20;
   std::string json_path;
   /// Peers to measure; empty measures every configured one.
   std::vector<std::string> only;
+  /// Scenarios to run, out of `all_scenarios`.
+  std::vector<std::string> scenarios;
 };
+
+const std::vector<std::string> all_scenarios{"rates", "handoff", "bulk",
+                                             "queue"};
 
 std::chrono::milliseconds to_ms(double seconds) {
   return std::chrono::milliseconds{static_cast<int64_t>(seconds * 1'000)};
@@ -59,6 +72,23 @@ bool selected(const run_options& options, const std::string& peer) {
   return options.only.empty()
          || std::find(options.only.begin(), options.only.end(), peer)
                 != options.only.end();
+}
+
+bool runs(const run_options& options, const std::string& scenario) {
+  return std::find(options.scenarios.begin(), options.scenarios.end(),
+                   scenario)
+         != options.scenarios.end();
+}
+
+/// NATS URLs of the holdfast instances to measure, by peer name.
+std::vector<std::pair<std::string, std::string>>
+holdfast_instances(const run_options& options) {
+  std::vector<std::pair<std::string, std::string>> result;
+  if (selected(options, "holdfast"))
+    result.emplace_back("holdfast", options.nats_url);
+  if (!options.nosync_nats_url.empty() && selected(options, "holdfast-nosync"))
+    result.emplace_back("holdfast-nosync", options.nosync_nats_url);
+  return result;
 }
 
 void measure_rates(const run_options& options, run_report& report) {
@@ -110,35 +140,51 @@ void measure_disk(const run_options& options, const char* when,
 
 int run_benchmark(const run_options& options) {
   auto ready_timeout = to_ms(options.ready_timeout_s);
-  if (selected(options, "echo"))
-    wait_for_echo(options.nats_url, options.echo_subject, ready_timeout);
-  if (selected(options, "holdfast"))
-    wait_for_holdfast(options.nats_url, ready_timeout);
-  if (!options.nosync_nats_url.empty() && selected(options, "holdfast-nosync"))
-    wait_for_holdfast(options.nosync_nats_url, ready_timeout);
-  if (options.redis_port != 0 && selected(options, "redis"))
-    wait_for_redis(options.redis_port, ready_timeout);
-  if (options.redis_fsync_port != 0 && selected(options, "redis-fsync"))
-    wait_for_redis(options.redis_fsync_port, ready_timeout);
+  for (const auto& instance : holdfast_instances(options))
+    wait_for_holdfast(instance.second, ready_timeout);
+  // Only the throughput rows use the echo responder and Redis.
+  if (runs(options, "rates")) {
+    if (selected(options, "echo"))
+      wait_for_echo(options.nats_url, options.echo_subject, ready_timeout);
+    if (options.redis_port != 0 && selected(options, "redis"))
+      wait_for_redis(options.redis_port, ready_timeout);
+    if (options.redis_fsync_port != 0 && selected(options, "redis-fsync"))
+      wait_for_redis(options.redis_fsync_port, ready_timeout);
+  }
 
   run_report report;
   report.started_at = utc_now();
   report.duration_s = options.duration_s;
   report.warmup_s = options.warmup_s;
   measure_disk(options, "before", report);
-  measure_rates(options, report);
-  if (options.handoffs > 0) {
+  if (runs(options, "rates"))
+    measure_rates(options, report);
+  if (runs(options, "handoff") && options.handoffs > 0) {
     handoff_settings settings;
     settings.rounds = options.handoffs;
-    std::cerr << "measuring " << options.handoffs << " hand-offs\n";
-    if (selected(options, "holdfast"))
-      report.handoffs.push_back(
-          {"holdfast", measure_handoff(options.nats_url, settings)});
-    if (!options.nosync_nats_url.empty()
-        && selected(options, "holdfast-nosync"))
-      report.handoffs.push_back(
-          {"holdfast-nosync",
-           measure_handoff(options.nosync_nats_url, settings)});
+    for (const auto& [peer, url] : holdfast_instances(options)) {
+      std::cerr << "measuring " << options.handoffs << " hand-offs on "
+                << peer << '\n';
+      report.handoffs.push_back({peer, measure_handoff(url, settings)});
+    }
+  }
+  if (runs(options, "bulk") && options.bulk.max_rounds > 0) {
+    auto settings = options.bulk;
+    settings.budget = to_ms(options.bulk_budget_s);
+    for (const auto& [peer, url] : holdfast_instances(options)) {
+      std::cerr << "measuring bulk acquisition on " << peer << '\n';
+      for (auto& row : measure_bulk(url, settings))
+        report.bulk.push_back({peer, std::move(row)});
+    }
+  }
+  if (runs(options, "queue") && options.queue.waiters > 0) {
+    auto settings = options.queue;
+    settings.drain_timeout = to_ms(options.queue_timeout_s);
+    for (const auto& [peer, url] : holdfast_instances(options)) {
+      std::cerr << "measuring a queue of " << settings.waiters
+                << " waiters on " << peer << '\n';
+      report.queues.push_back({peer, measure_deep_queue(url, settings)});
+    }
   }
   measure_disk(options, "after", report);
   compute_ratios(report, *std::max_element(options.client_counts.begin(),
@@ -154,7 +200,8 @@ int run_benchmark(const run_options& options) {
 
 int main(int argc, char** argv) {
   CLI::App app{"Benchmark of holdfast against a NATS echo responder and "
-               "Redis; bench/run starts the peers"};
+               "Redis, and of its bulk acquisition and deep queues; "
+               "bench/run starts the peers"};
   app.require_subcommand(1);
 
   std::string echo_url;
@@ -207,6 +254,39 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   run->add_option("--handoffs", options.handoffs,
                   "Measured hand-offs; 0 skips them")
+      ->capture_default_str();
+  options.scenarios = all_scenarios;
+  run->add_option("--scenarios", options.scenarios,
+                  "Scenarios to run, comma-separated: rates (throughput "
+                  "rows), handoff, bulk (bulk against single acquires) and "
+                  "queue (drain of a deep queue); bulk, handoff and queue "
+                  "run on holdfast and holdfast-nosync only")
+      ->delimiter(',')
+      ->check(CLI::IsMember(all_scenarios))
+      ->capture_default_str();
+  run->add_option("--bulk-sizes", options.bulk.sizes,
+                  "Locks per bulk acquisition, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::Range(1, 256))
+      ->capture_default_str();
+  run->add_option("--bulk-rounds", options.bulk.max_rounds,
+                  "Most measured rounds per bulk size; 0 skips the bulk "
+                  "scenario")
+      ->capture_default_str();
+  run->add_option("--bulk-budget", options.bulk_budget_s,
+                  "Seconds per bulk size after which no new round starts, "
+                  "once 3 rounds ran")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  run->add_option("--queue-waiters", options.queue.waiters,
+                  "Waiters of the deep queue; 0 skips the queue scenario. "
+                  "The service must allow this many waiting requests per "
+                  "resource (queue.max_depth_per_resource)")
+      ->capture_default_str();
+  run->add_option("--queue-timeout", options.queue_timeout_s,
+                  "Seconds the deep queue may take to drain; waiters left "
+                  "then are cancelled and not counted")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   run->add_option("--ready-timeout", options.ready_timeout_s,
                   "Seconds to wait for each peer to answer")

@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <fstream>
 #include <stdexcept>
+#include <utility>
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +36,70 @@ void add_ratio(run_report& report, std::string name,
   report.ratios.push_back(
       {std::move(name),
        numerator->pairs_per_second() / denominator->pairs_per_second(), goal});
+}
+
+void print_bulk(std::ostream& out, const std::vector<bulk_report_row>& rows) {
+  if (rows.empty())
+    return;
+  out << "\nbulk acquisition, try mode on distinct resources (bulk: "
+         "acquire_bulk, then release_bulk; singles: one acquire after "
+         "another, then one release after another; ratio: bulk p50 / "
+         "singles p50)\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "%-16s %5s %6s %-8s %12s %12s %10s %10s\n",
+                "peer", "locks", "rounds", "method", "acquire p50",
+                "acquire p99", "pair p50", "pair p99");
+  out << line;
+  for (const auto& entry : rows) {
+    const auto& row = entry.row;
+    for (auto [method, latency] :
+         {std::pair{"bulk", &row.bulk}, std::pair{"singles", &row.singles}}) {
+      std::snprintf(line, sizeof line,
+                    "%-16s %5zu %6zu %-8s %9.0f us %9.0f us %7.0f us %7.0f "
+                    "us\n",
+                    entry.peer.c_str(), row.locks, row.rounds, method,
+                    latency->acquire.p50_us, latency->acquire.p99_us,
+                    latency->pair.p50_us, latency->pair.p99_us);
+      out << line;
+    }
+    std::snprintf(line, sizeof line, "%-16s %5zu %6zu %-8s %12.2f %12s %10.2f\n",
+                  entry.peer.c_str(), row.locks, row.rounds, "ratio",
+                  row.acquire_ratio(), "", row.pair_ratio());
+    out << line;
+  }
+}
+
+void print_queues(std::ostream& out,
+                  const std::vector<queue_report_row>& rows) {
+  if (rows.empty())
+    return;
+  out << "\ndeep queue (waiters queued with acquire_async on one resource; "
+         "each grant released at once; wait: ticket reply until grant; "
+         "hand-off: between two grants in a row)\n";
+  char line[200];
+  std::snprintf(line, sizeof line,
+                "%-16s %11s %8s %8s %9s %9s %9s %11s %11s\n", "peer",
+                "served", "queue s", "drain s", "grants/s", "wait p50",
+                "wait p99", "hand-off p50", "hand-off p99");
+  out << line;
+  for (const auto& entry : rows) {
+    const auto& r = entry.result;
+    auto served = std::to_string(r.served) + "/" + std::to_string(r.waiters);
+    std::snprintf(line, sizeof line,
+                  "%-16s %11s %8.2f %8.2f %9.0f %6.0f ms %6.0f ms %9.0f us "
+                  "%9.0f us\n",
+                  entry.peer.c_str(), served.c_str(), r.enqueue_seconds,
+                  r.drain_seconds, r.grants_per_second(), r.wait.p50_us / 1e3,
+                  r.wait.p99_us / 1e3, r.handoff.p50_us, r.handoff.p99_us);
+    out << line;
+    std::snprintf(line, sizeof line,
+                  "%-16s service stats: mean wait %.0f ms, p99 wait %lld "
+                  "ms%s\n",
+                  "", r.service_average_wait_ms,
+                  static_cast<long long>(r.service_p99_wait_ms),
+                  r.complete() ? "" : "; drain timed out, rest cancelled");
+    out << line;
+  }
 }
 
 } // namespace
@@ -113,6 +178,9 @@ void print_report(std::ostream& out, const run_report& report) {
     out << line;
   }
 
+  print_bulk(out, report.bulk);
+  print_queues(out, report.queues);
+
   out << "\nratios\n";
   for (const auto& ratio : report.ratios) {
     std::snprintf(line, sizeof line, "%-52s %6.2f", ratio.name.c_str(),
@@ -166,6 +234,43 @@ void append_json_lines(const std::string& path, const run_report& report) {
     record["p50_us"] = row.latency.p50_us;
     record["p99_us"] = row.latency.p99_us;
     record["max_us"] = row.latency.max_us;
+    out << record.dump() << '\n';
+  }
+  for (const auto& entry : report.bulk) {
+    const auto& row = entry.row;
+    auto record = base("bulk");
+    record["peer"] = entry.peer;
+    record["locks"] = row.locks;
+    record["rounds"] = row.rounds;
+    for (auto [method, latency] :
+         {std::pair{"bulk", &row.bulk}, std::pair{"singles", &row.singles}}) {
+      auto prefix = std::string{method} + "_";
+      record[prefix + "acquire_p50_us"] = latency->acquire.p50_us;
+      record[prefix + "acquire_p99_us"] = latency->acquire.p99_us;
+      record[prefix + "pair_p50_us"] = latency->pair.p50_us;
+      record[prefix + "pair_p99_us"] = latency->pair.p99_us;
+    }
+    record["acquire_p50_ratio"] = row.acquire_ratio();
+    record["pair_p50_ratio"] = row.pair_ratio();
+    out << record.dump() << '\n';
+  }
+  for (const auto& entry : report.queues) {
+    const auto& r = entry.result;
+    auto record = base("queue");
+    record["peer"] = entry.peer;
+    record["waiters"] = r.waiters;
+    record["served"] = r.served;
+    record["enqueue_s"] = r.enqueue_seconds;
+    record["drain_s"] = r.drain_seconds;
+    record["grants_per_s"] = r.grants_per_second();
+    record["wait_p50_us"] = r.wait.p50_us;
+    record["wait_p99_us"] = r.wait.p99_us;
+    record["wait_max_us"] = r.wait.max_us;
+    record["handoff_p50_us"] = r.handoff.p50_us;
+    record["handoff_p99_us"] = r.handoff.p99_us;
+    record["handoff_max_us"] = r.handoff.max_us;
+    record["service_average_wait_ms"] = r.service_average_wait_ms;
+    record["service_p99_wait_ms"] = r.service_p99_wait_ms;
     out << record.dump() << '\n';
   }
   for (const auto& ratio : report.ratios) {

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "bench/bulk.hpp"
+#include "bench/deep_queue.hpp"
 #include "bench/load.hpp"
 
 namespace holdfast::bench {
@@ -21,6 +23,18 @@ struct rate_row {
 struct latency_row {
   std::string name;
   latency_summary latency;
+};
+
+/// Bulk acquisition against single acquires of one holdfast instance.
+struct bulk_report_row {
+  std::string peer;
+  bulk_row row;
+};
+
+/// Drain of a deep queue on one holdfast instance.
+struct queue_report_row {
+  std::string peer;
+  deep_queue_result result;
 };
 
 /// Quotient of two measured rates, with the goal it must reach if any.
@@ -45,6 +59,8 @@ struct run_report {
   std::vector<latency_row> fdatasync;
   std::vector<rate_row> rates;
   std::vector<latency_row> handoffs;
+  std::vector<bulk_report_row> bulk;
+  std::vector<queue_report_row> queues;
   std::vector<ratio_row> ratios;
 };
 
@@ -58,8 +74,8 @@ void compute_ratios(run_report& report, size_t many_clients);
 /// Prints the report as text tables.
 void print_report(std::ostream& out, const run_report& report);
 
-/// Appends one JSON object per line to `path`: one for the disk probe, one
-/// per rate, one per hand-off row and one per ratio. Throws
+/// Appends one JSON object per line to `path`: one per disk probe, rate,
+/// hand-off row, bulk size, queue drain and ratio. Throws
 /// `std::runtime_error` when `path` cannot be written.
 void append_json_lines(const std::string& path, const run_report& report);
 

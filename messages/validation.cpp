@@ -12,6 +12,50 @@ bool is_token_char(char c) {
          || (c >= '0' && c <= '9') || c == '_' || c == '-';
 }
 
+/// True for valid UTF-8 without control characters (tab excepted).
+bool is_printable_utf8(std::string_view text) {
+  size_t i = 0;
+  while (i < text.size()) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      if ((c < 0x20 && c != '\t') || c == 0x7f)
+        return false;
+      ++i;
+      continue;
+    }
+    size_t length = 0;
+    uint32_t code = 0;
+    if ((c & 0xe0) == 0xc0) {
+      length = 2;
+      code = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+      length = 3;
+      code = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+      length = 4;
+      code = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + length > text.size())
+      return false;
+    for (size_t k = 1; k < length; ++k) {
+      auto next = static_cast<unsigned char>(text[i + k]);
+      if ((next & 0xc0) != 0x80)
+        return false;
+      code = (code << 6) | (next & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are invalid, and
+    // C1 control characters are rejected like the C0 ones.
+    static constexpr uint32_t minimum[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (code < minimum[length] || code > 0x10ffff
+        || (code >= 0xd800 && code <= 0xdfff) || (code >= 0x80 && code < 0xa0))
+      return false;
+    i += length;
+  }
+  return true;
+}
+
 lock_error ok() {
   return {};
 }
@@ -94,6 +138,10 @@ lock_error check_metadata(const metadata_map& metadata,
       return invalid("metadata." + key,
                      "metadata value exceeds "
                        + length_text(limits.max_metadata_value_length));
+    if (!is_printable_utf8(value))
+      return invalid("metadata." + key,
+                     "metadata value must be valid UTF-8 without control "
+                     "characters");
   }
   return ok();
 }

@@ -457,6 +457,23 @@ void read(const msgpack::object& x, const field_path* path, lock_errc& out) {
   out = parse_lock_errc(as_string_view(x)).value_or(lock_errc::internal);
 }
 
+/// Returns `key` with every byte outside printable ASCII written as \\xNN,
+/// so that an error can name a malformed key without repeating its bytes.
+std::string printable_key(std::string_view key) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string result;
+  for (unsigned char c : key) {
+    if (c >= 0x20 && c < 0x7f) {
+      result += static_cast<char>(c);
+      continue;
+    }
+    result += "\\x";
+    result += digits[c >> 4];
+    result += digits[c & 0x0f];
+  }
+  return result;
+}
+
 void read(const msgpack::object& x, const field_path* path, metadata_map& out) {
   if (x.type != msgpack::type::MAP)
     reject_type(x, path, "a map of strings");
@@ -467,11 +484,13 @@ void read(const msgpack::object& x, const field_path* path, metadata_map& out) {
     if (entry.key.type != msgpack::type::STR)
       reject_type(entry.key, path, "a map with string keys, but a key is");
     std::string key{as_string_view(entry.key)};
-    field_path value_path{path, key};
+    auto name = printable_key(key);
+    field_path value_path{path, name};
     if (entry.val.type != msgpack::type::STR)
       reject_type(entry.val, &value_path, "a string");
-    out.insert_or_assign(std::move(key),
-                         std::string{as_string_view(entry.val)});
+    if (!out.emplace(std::move(key), std::string{as_string_view(entry.val)})
+           .second)
+      reject(&value_path, "appears more than once");
   }
 }
 
@@ -696,6 +715,17 @@ void decode_fields(const msgpack::object& x, const field_path* path, T& out,
     if (entry.key.type != msgpack::type::STR)
       reject_type(entry.key, path, "a map with string keys, but a key is");
     auto key = as_string_view(entry.key);
+
+    // A repeated field would silently override the first value.
+    if (strict) {
+      for (uint32_t j = 0; j < i; ++j) {
+        if (as_string_view(map.ptr[j].key) != key)
+          continue;
+        auto name = printable_key(key);
+        field_path repeated{path, name};
+        reject(&repeated, "appears more than once");
+      }
+    }
     field_decoder decoder{key, entry.val, path};
     wire_fields(decoder, out);
     if (decoder.matched() || !strict)
@@ -711,7 +741,8 @@ void decode_fields(const msgpack::object& x, const field_path* path, T& out,
     }
     if (path == nullptr && key == "tenant")
       problem += " (the tenant is taken from the subject)";
-    field_path unknown{path, key};
+    auto name = printable_key(key);
+    field_path unknown{path, name};
     reject(&unknown, problem);
   }
 }

@@ -1,7 +1,7 @@
-// release_owner closes an owner through a real service: it races with the
-// owner's acquisitions in flight (try, wait, bulk and asynchronous), leaves
-// the owner holding nothing, rejects its later requests with owner_closed,
-// and the closed mark survives kill -9 and a restart until reopen_owner.
+// release_owner closes an owner through a real service while the owner's
+// try, wait, bulk and asynchronous acquisitions are in flight. Afterwards
+// the owner holds nothing and its requests get owner_closed. The closed
+// mark survives kill -9 and a restart until reopen_owner.
 
 #include <boost/test/unit_test.hpp>
 
@@ -48,16 +48,16 @@ list_request by_owner(std::string owner) {
 class notification_inbox {
 public:
   explicit notification_inbox(nats_client& client)
-    : subject_(client.new_inbox()) {
-    subscription_ = client.subscribe_replies(
-      subject_, [this](const lock_reply& reply) {
-        {
-          std::lock_guard<std::mutex> guard{mutex_};
-          if (!reply_)
-            reply_ = reply;
-        }
-        arrived_.notify_all();
-      });
+      : subject_(client.new_inbox()) {
+    subscription_
+        = client.subscribe_replies(subject_, [this](const lock_reply& reply) {
+            {
+              std::lock_guard<std::mutex> guard{mutex_};
+              if (!reply_)
+                reply_ = reply;
+            }
+            arrived_.notify_all();
+          });
   }
 
   ~notification_inbox() {
@@ -112,15 +112,15 @@ BOOST_AUTO_TEST_CASE(close_races_inflight_acquisitions) {
   for (int i = 0; i < 2; ++i) {
     auto prefix = "try-" + std::to_string(i) + "-";
     kinds.emplace_back(prefix, [prefix](nats_client& c, int n) {
-      return c.acquire(make_request(prefix + std::to_string(n), closed_owner,
-                                    0));
+      return c.acquire(
+          make_request(prefix + std::to_string(n), closed_owner, 0));
     });
   }
   for (int i = 0; i < 2; ++i) {
     auto prefix = "wait-" + std::to_string(i) + "-";
     kinds.emplace_back(prefix, [prefix](nats_client& c, int n) {
-      return c.acquire(make_request(prefix + std::to_string(n), closed_owner,
-                                    2'000));
+      return c.acquire(
+          make_request(prefix + std::to_string(n), closed_owner, 2'000));
     });
   }
   kinds.emplace_back("queued", [](nats_client& c, int) {
@@ -132,14 +132,25 @@ BOOST_AUTO_TEST_CASE(close_races_inflight_acquisitions) {
     request.wait_ms = 8'000;
     request.locks.push_back(make_request("shared-bulk", closed_owner, 0));
     request.locks.push_back(
-      make_request("bulk-" + std::to_string(n), closed_owner, 0));
+        make_request("bulk-" + std::to_string(n), closed_owner, 0));
+    return c.acquire_bulk(request);
+  });
+  // Bulks on free resources, so that the close may meet one while its
+  // grants are being stored.
+  kinds.emplace_back("bulk-free", [](nats_client& c, int n) {
+    bulk_acquire_request request;
+    request.tenant = "default";
+    request.wait_ms = 2'000;
+    for (auto part : {"-a", "-b"})
+      request.locks.push_back(make_request(
+          "bulk-free-" + std::to_string(n) + part, closed_owner, 0));
     return c.acquire_bulk(request);
   });
   kinds.emplace_back("async", [](nats_client& c, int) {
-    // The ticket's outcome stands in for the reply of a blocking acquire.
+    // The ticket's outcome is used as the reply of a blocking acquire.
     notification_inbox inbox{c};
     auto accepted = c.acquire_async(
-      make_request("shared-async", closed_owner, 8'000), inbox.subject());
+        make_request("shared-async", closed_owner, 8'000), inbox.subject());
     if (!accepted.ok())
       return accepted;
     auto outcome = inbox.await(10s);
@@ -162,8 +173,8 @@ BOOST_AUTO_TEST_CASE(close_races_inflight_acquisitions) {
       auto& report = reports[i];
       report.name = kinds[i].first;
       auto thread_client = service.make_client(10s);
-      for (int n = 0; report.closed < 3
-                      && std::chrono::steady_clock::now() < deadline;
+      for (int n = 0;
+           report.closed < 3 && std::chrono::steady_clock::now() < deadline;
            ++n) {
         auto reply = kinds[i].second(*thread_client, n);
         report.last = reply.error.code;
@@ -174,8 +185,8 @@ BOOST_AUTO_TEST_CASE(close_races_inflight_acquisitions) {
           ++report.closed;
         } else {
           report.unexpected.push_back(
-            std::string{to_string_view(reply.error.code)} + ": "
-            + reply.error.message);
+              std::string{to_string_view(reply.error.code)} + ": "
+              + reply.error.message);
         }
       }
     });
@@ -198,7 +209,7 @@ BOOST_AUTO_TEST_CASE(close_races_inflight_acquisitions) {
       BOOST_TEST_MESSAGE(report.name << " got " << text);
   }
 
-  // Checked after every thread has finished: nothing of the owner is left.
+  // Every thread has finished, so no acquisition of the owner is in flight.
   auto left = client->list(by_owner(closed_owner));
   BOOST_REQUIRE(left.ok());
   BOOST_TEST(left.locks.empty());
@@ -230,8 +241,8 @@ BOOST_AUTO_TEST_CASE(close_races_inflight_acquisitions) {
   bulk_acquire_request bulk;
   bulk.tenant = "default";
   bulk.locks.push_back(make_request("later", closed_owner, 0));
-  BOOST_TEST((client->acquire_bulk(bulk).error.code
-              == lock_errc::owner_closed));
+  BOOST_TEST(
+      (client->acquire_bulk(bulk).error.code == lock_errc::owner_closed));
 
   auto again = client->release_owner({"default", closed_owner});
   BOOST_REQUIRE(again.ok());
@@ -272,7 +283,7 @@ BOOST_AUTO_TEST_CASE(closed_mark_survives_kill) {
   BOOST_REQUIRE(regained.ok());
   BOOST_TEST(regained.lock.token > granted.lock.token);
 
-  // The reopening is stored too: after another crash the owner still
+  // The reopening is stored too. After another crash the owner still
   // holds its lock and may acquire more.
   service.kill();
   service.start();

@@ -55,11 +55,11 @@ waiter start_waiter(const holdfast_service& service, std::string owner,
 /// Waits until `count` requests wait for the shared resource.
 bool await_waiting(nats_client& client, uint32_t count) {
   return eventually(
-    [&] {
-      auto reply = client.get({shared_key});
-      return reply.ok() && reply.waiting == count;
-    },
-    bounded_wait);
+      [&] {
+        auto reply = client.get({shared_key});
+        return reply.ok() && reply.waiting == count;
+      },
+      bounded_wait);
 }
 
 /// Returns the index of the one waiter whose acquire has returned and was
@@ -67,18 +67,18 @@ bool await_waiting(nats_client& client, uint32_t count) {
 int await_next_grant(std::vector<waiter>& waiters) {
   int found = -1;
   eventually(
-    [&] {
-      for (size_t i = 0; i < waiters.size(); ++i) {
-        auto& entry = waiters[i];
-        if (!entry.consumed && entry.reply.wait_for(0s)
-                                 == std::future_status::ready) {
-          found = static_cast<int>(i);
-          return true;
+      [&] {
+        for (size_t i = 0; i < waiters.size(); ++i) {
+          auto& entry = waiters[i];
+          if (!entry.consumed
+              && entry.reply.wait_for(0s) == std::future_status::ready) {
+            found = static_cast<int>(i);
+            return true;
+          }
         }
-      }
-      return false;
-    },
-    bounded_wait);
+        return false;
+      },
+      bounded_wait);
   if (found >= 0)
     waiters[found].consumed = true;
   return found;
@@ -86,7 +86,7 @@ int await_next_grant(std::vector<waiter>& waiters) {
 
 struct service_fixture {
   explicit service_fixture(std::string queue_yaml)
-    : service(nats.url(), std::move(queue_yaml)) {
+      : service(nats.url(), std::move(queue_yaml)) {
     // Nothing else to do.
   }
 
@@ -112,18 +112,18 @@ BOOST_AUTO_TEST_CASE(served_by_priority_then_arrival) {
     priority level;
   };
   std::vector<queued> arrivals{
-    {"low-1", priority::low},           {"high-1", priority::high},
-    {"medium-1", priority::medium},     {"high-2", priority::high},
-    {"low-2", priority::low},           {"critical-1", priority::critical},
-    {"very-low-1", priority::very_low}, {"medium-2", priority::medium},
-    {"on-call", priority::very_low},
+      {"low-1", priority::low},           {"high-1", priority::high},
+      {"medium-1", priority::medium},     {"high-2", priority::high},
+      {"low-2", priority::low},           {"critical-1", priority::critical},
+      {"very-low-1", priority::very_low}, {"medium-2", priority::medium},
+      {"on-call", priority::very_low},
   };
   std::vector<waiter> waiters;
   for (auto& entry : arrivals) {
     waiters.push_back(start_waiter(fixture.service, entry.owner, entry.level));
     BOOST_REQUIRE_MESSAGE(
-      await_waiting(client, static_cast<uint32_t>(waiters.size())),
-      entry.owner << " was not queued");
+        await_waiting(client, static_cast<uint32_t>(waiters.size())),
+        entry.owner << " was not queued");
   }
 
   BOOST_REQUIRE(client.release({"default", held.lock.lock_id, 0}).ok());
@@ -136,8 +136,8 @@ BOOST_AUTO_TEST_CASE(served_by_priority_then_arrival) {
     auto index = await_next_grant(waiters);
     BOOST_REQUIRE_MESSAGE(index >= 0, "grant " << i << " did not arrive");
     auto reply = waiters[index].reply.get();
-    BOOST_REQUIRE_MESSAGE(reply.ok(), waiters[index].owner
-                                        << ": " << reply.error.message);
+    BOOST_REQUIRE_MESSAGE(reply.ok(),
+                          waiters[index].owner << ": " << reply.error.message);
     BOOST_TEST(reply.lock.owner == waiters[index].owner);
     BOOST_TEST(reply.lock.token > last_token);
     last_token = reply.lock.token;
@@ -146,8 +146,8 @@ BOOST_AUTO_TEST_CASE(served_by_priority_then_arrival) {
   }
 
   std::vector<std::string> expected{
-    "on-call", "critical-1", "high-1",     "high-2", "medium-1",
-    "medium-2", "low-1",     "low-2",      "very-low-1",
+      "on-call",  "critical-1", "high-1", "high-2",     "medium-1",
+      "medium-2", "low-1",      "low-2",  "very-low-1",
   };
   BOOST_TEST(served == expected, boost::test_tools::per_element());
 }
@@ -162,13 +162,13 @@ BOOST_AUTO_TEST_CASE(aging_lets_very_low_through) {
 
   std::vector<waiter> waiters;
   waiters.push_back(
-    start_waiter(fixture.service, "very-low", priority::very_low));
+      start_waiter(fixture.service, "very-low", priority::very_low));
   BOOST_REQUIRE(await_waiting(client, 1));
 
   // Each round holds the lock for a while, queues a fresh high waiter and
   // only then releases, so a high waiter always competes with the very_low
-  // one. Aging adds one level per second waited: after about three seconds
-  // the very_low waiter outranks a fresh high one.
+  // one. Aging adds one level per second waited, so after about three
+  // seconds the very_low waiter outranks a fresh high one.
   constexpr int max_rounds = 8;
   int granted_round = 0;
   for (int round = 1; round <= max_rounds && granted_round == 0; ++round) {
@@ -182,8 +182,8 @@ BOOST_AUTO_TEST_CASE(aging_lets_very_low_through) {
     auto index = await_next_grant(waiters);
     BOOST_REQUIRE_MESSAGE(index >= 0, "no grant in round " << round);
     auto reply = waiters[index].reply.get();
-    BOOST_REQUIRE_MESSAGE(reply.ok(), waiters[index].owner
-                                        << ": " << reply.error.message);
+    BOOST_REQUIRE_MESSAGE(reply.ok(),
+                          waiters[index].owner << ": " << reply.error.message);
     holder = reply.lock;
     BOOST_TEST_MESSAGE("round " << round << ": " << holder.owner);
     if (holder.owner == "very-low")

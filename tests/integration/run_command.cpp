@@ -144,4 +144,26 @@ BOOST_AUTO_TEST_CASE(command_outliving_unreachable_service_is_stopped) {
   BOOST_TEST(eventually([&] { return !child_running(); }, 10s));
 }
 
+BOOST_AUTO_TEST_CASE(missing_command_takes_no_lock) {
+  process_options options;
+  options.program = holdfast_binary();
+  options.args = {"run",      "--nats",      nats.url(), "--project",
+                  "network",  "--workspace", "prod",     "--owner",
+                  "pipeline-7", "--",        "/nonexistent/terraform",
+                  "apply"};
+  options.log_path = directory.file("missing.log").string();
+  process run{std::move(options)};
+  auto status = run.wait(30s);
+  BOOST_REQUIRE(status.has_value());
+  BOOST_TEST(*status == 127);
+
+  // No grant happened, so the first grant on the resource gets token 1.
+  acquire_request request;
+  request.key = {"default", "network", "prod"};
+  request.owner = "other";
+  auto granted = client->acquire(request);
+  BOOST_REQUIRE(granted.ok());
+  BOOST_TEST(granted.lock.token == 1u);
+}
+
 BOOST_AUTO_TEST_SUITE_END()
