@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <set>
+#include <string>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -796,13 +798,38 @@ std::string_view json_problem(const char* message) {
 std::vector<uint8_t> json_to_msgpack(std::string_view body) {
   if (body.empty())
     reject(nullptr, "is empty");
-  auto check_depth
-      = [](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
-          if (depth > max_body_depth)
-            reject(nullptr, "nests deeper than "
-                                + std::to_string(max_body_depth) + " levels");
-          return true;
-        };
+  // Keys seen in each open object and the key that opened it, so that a
+  // repeated key is rejected: nlohmann would silently keep the last value.
+  struct open_object {
+    std::set<std::string> keys;
+    std::string name;
+  };
+  std::vector<open_object> objects;
+  std::string last_key;
+  auto check_depth = [&](int depth, nlohmann::json::parse_event_t event,
+                         nlohmann::json& parsed) {
+    using event_type = nlohmann::json::parse_event_t;
+    if (depth > max_body_depth)
+      reject(nullptr, "nests deeper than " + std::to_string(max_body_depth)
+                          + " levels");
+    if (event == event_type::object_start) {
+      objects.push_back({{}, objects.empty() ? std::string{} : last_key});
+    } else if (event == event_type::object_end && !objects.empty()) {
+      objects.pop_back();
+    } else if (event == event_type::key && !objects.empty()) {
+      last_key = parsed.get<std::string>();
+      if (!objects.back().keys.insert(last_key).second) {
+        std::string field;
+        for (size_t i = 1; i < objects.size(); ++i)
+          field += objects[i].name + ".";
+        field += last_key;
+        auto name = printable_key(field);
+        field_path repeated{nullptr, name};
+        reject(&repeated, "appears more than once");
+      }
+    }
+    return true;
+  };
   nlohmann::json tree;
   try {
     tree = nlohmann::json::parse(body.begin(), body.end(), check_depth);

@@ -716,3 +716,22 @@ BOOST_AUTO_TEST_CASE(stats_tenant) {
 }
 
 BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(metadata_text)
+
+BOOST_AUTO_TEST_CASE(metadata_value_must_be_printable_utf8) {
+  auto request = valid_acquire();
+  request.metadata = {{"note", "caf\xc3\xa9 \xe2\x9c\x93\ttab"}};
+  BOOST_TEST((validate(request, limits).code == lock_errc::none));
+
+  for (std::string bad : {std::string("\xc3\x28"), std::string("a\x01" "b"),
+                          std::string("esc\x1b[31m"), std::string("\xed\xa0\x80"),
+                          std::string("\xc0\xaf"), std::string("\xe2\x82")}) {
+    request.metadata = {{"note", bad}};
+    auto error = validate(request, limits);
+    BOOST_TEST((error.code == lock_errc::invalid_request));
+    BOOST_TEST(error.field == "metadata.note");
+  }
+}
+
+BOOST_AUTO_TEST_SUITE_END()

@@ -1,5 +1,7 @@
 #include <boost/test/unit_test.hpp>
 
+#include <cstring>
+
 #include <array>
 #include <cstdint>
 #include <limits>
@@ -1118,6 +1120,53 @@ BOOST_AUTO_TEST_CASE(queue_overflow_event_json) {
   BOOST_TEST(tree.at("type") == "queue.overflow");
   BOOST_TEST(
       (parse_event_type("queue.overflow") == event_type::queue_overflow));
+}
+
+BOOST_AUTO_TEST_SUITE_END()
+
+BOOST_AUTO_TEST_SUITE(repeated_and_malformed_keys)
+
+BOOST_AUTO_TEST_CASE(repeated_field_is_rejected) {
+  auto json = acquire_error(R"({"project": "a", "workspace": "w",
+                                "owner": "o", "project": "b"})",
+                            wire_encoding::json);
+  BOOST_TEST((json.code == lock_errc::invalid_request));
+  BOOST_TEST(json.field == "project");
+
+  // msgpack map with "owner" twice, built by hand.
+  std::string body("\x83", 1);
+  for (auto [key, value] : {std::pair{"project", "p"}, std::pair{"owner", "a"},
+                            std::pair{"owner", "b"}}) {
+    body += static_cast<char>(0xa0 | std::strlen(key));
+    body += key;
+    body += static_cast<char>(0xa0 | std::strlen(value));
+    body += value;
+  }
+  auto packed = acquire_error(body, wire_encoding::msgpack);
+  BOOST_TEST((packed.code == lock_errc::invalid_request));
+  BOOST_TEST(packed.field == "owner");
+}
+
+BOOST_AUTO_TEST_CASE(repeated_metadata_key_is_rejected) {
+  std::string body("\x82", 1);
+  body += "\xa5owner";
+  body += "\xa1o";
+  body += "\xa8metadata";
+  body += "\x82";
+  body += "\xa1k\xa1x";
+  body += "\xa1k\xa1y";
+  auto error = acquire_error(body, wire_encoding::msgpack);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "metadata.k");
+}
+
+BOOST_AUTO_TEST_CASE(malformed_key_is_escaped) {
+  std::string body("\x81", 1);
+  body += "\xa2\xc3\x28";
+  body += "\xa1x";
+  auto error = acquire_error(body, wire_encoding::msgpack);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.field == "\\xc3(");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
