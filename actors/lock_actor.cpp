@@ -40,7 +40,7 @@ struct lock_actor_state {
 
 using lock_pointer = lock_actor::stateful_pointer<lock_actor_state>;
 
-/// Everything one state change must persist, answer and publish. Replies
+/// Everything one state change must persist, reply and publish. Replies
 /// and events leave only after the store has committed the batch.
 struct pending_change {
   store_batch batch;
@@ -135,7 +135,7 @@ void send_holder_update(lock_pointer self, const lock_record& previous,
   self->send(self->state.scheduler, std::move(update));
 }
 
-/// Takes the reply sink of a waiter that leaves the queue, and forgets its
+/// Takes the reply sink of a waiter that leaves the queue, and drops its
 /// ticket.
 reply_sink_ptr take_waiter_sink(lock_pointer self, uint64_t waiter_id) {
   auto& state = self->state;
@@ -193,7 +193,7 @@ void commit(lock_pointer self, pending_change change) {
 
 /// Adds the effects of a lock that ended and of the waiters that follow it.
 /// Cancelled waiters get `cancel_code`. A reservation of a bulk
-/// acquisition is answered at once: it is not persisted until the
+/// acquisition gets its reply at once: it is not persisted until the
 /// scheduler commits the whole bulk.
 /// Returns the wait time of a new holder, or -1.
 int64_t add_transfer(lock_pointer self, pending_change& change,
@@ -243,6 +243,10 @@ bool reject_overflow(lock_pointer self, const acquire_request& request,
   auto limit = state.context->config->max_queue_per_resource;
   if (request.wait_ms <= 0 || state.rules->idle()
       || state.rules->waiting() < limit)
+    return false;
+
+  // The holder asking again re-enters and never waits.
+  if (auto held = state.rules->held(); held && held->owner == request.owner)
     return false;
 
   auto message = "queue of " + to_string(state.rules->key()) + " is full ("

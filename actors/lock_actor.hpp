@@ -21,9 +21,9 @@ namespace holdfast {
 /// persists every change before it replies, runs the wait and lease timers
 /// and publishes events. Requests come from the scheduler only.
 ///
-/// An asynchronous acquisition answers its first sink with the queue
-/// position at once and its second sink with the outcome. A reservation
-/// answers when it is reserved (or conflicts, or times out); the scheduler
+/// An asynchronous acquisition delivers the queue position to its first
+/// sink at once and the outcome to its second sink later. A reservation
+/// replies when it is reserved (or conflicts, or times out); the scheduler
 /// then activates or unreserves it.
 using lock_actor = caf::typed_actor<
   caf::reacts_to<acquire_request, reply_sink_ptr>,
@@ -41,7 +41,7 @@ using lock_actor = caf::typed_actor<
   caf::reacts_to<idle_check_atom>,
   caf::reacts_to<store_failed_atom, uint64_t>>;
 
-/// What every lock actor shares with the scheduler that spawned it.
+/// Dependencies that every lock actor shares with the scheduler.
 struct lock_actor_context {
   store_backend* store = nullptr;
   event_broker_actor broker;

@@ -15,9 +15,10 @@
 namespace holdfast {
 
 /// Lock rules of one resource: the holder, the wait queue, leases and
-/// fencing tokens. Plain C++ without actors or clocks, so that every rule is
-/// tested directly; callers pass the current time in milliseconds since the
-/// Unix epoch and act on the returned outcomes (persist, reply, publish).
+/// fencing tokens. The class is plain C++ without actors or clocks, so that
+/// every rule is tested directly. Callers pass the current time in
+/// milliseconds since the Unix epoch and act on the returned outcomes
+/// (persist, reply, publish).
 ///
 /// The lock is exclusive and re-entrant per owner: an owner that asks again
 /// gets the lock it holds, with its lease refreshed, and one release frees
@@ -143,12 +144,12 @@ public:
     return key_;
   }
 
-  /// The current holder or reservation, or nothing.
+  /// Returns the current holder or reservation, or nothing.
   const std::optional<lock_record>& holder() const noexcept {
     return holder_;
   }
 
-  /// The current holder if it is a lock and not a reservation.
+  /// Returns the current holder if it is a lock and not a reservation.
   const lock_record* held() const noexcept {
     return holder_ && reserved_by_ == 0 ? &*holder_ : nullptr;
   }

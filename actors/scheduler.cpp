@@ -100,7 +100,8 @@ bool reject_total_overflow(scheduler_pointer self,
     return false;
   auto it = state.resources.find(request.key);
   if (it == state.resources.end()
-      || (it->second.holder.empty() && it->second.waiting == 0))
+      || (it->second.holder.empty() && it->second.waiting == 0)
+      || it->second.holder.owner == request.owner)
     return false;
 
   auto message = "total queue limit of " + std::to_string(limit)
@@ -396,7 +397,7 @@ void handle_failed_actor(scheduler_pointer self, const caf::exit_msg& message) {
 
   // A replacement actor takes over the holder and continues above every
   // token seen. NOTE: requests queued at the failed actor are lost; their
-  // reply sinks go with it, and the NATS sinks then answer `unavailable`.
+  // reply sinks go with it, and the NATS sinks then reply `unavailable`.
   auto key = it->second;
   state.resource_by_actor.erase(it);
   logger("engine")->error("lock actor of {} failed: {}; replacing it",
@@ -516,7 +517,7 @@ scheduler_impl(scheduler_pointer self,
 class discard_sink : public reply_sink {
 public:
   void deliver(lock_reply) override {
-    // Nobody waits for this reply.
+    // No client waits for this reply.
   }
 };
 

@@ -17,7 +17,7 @@ namespace holdfast {
 
 namespace {
 
-/// Hands the answer to one reservation back to the scheduler.
+/// Sends the reply to one reservation back to the scheduler.
 class bulk_step_sink : public reply_sink {
 public:
   bulk_step_sink(scheduler_actor scheduler, uint64_t bulk_id, uint64_t index)
@@ -25,7 +25,17 @@ public:
     // Nothing else to do.
   }
 
+  /// A lock actor that fails drops its sinks unanswered; the bulk then
+  /// fails instead of waiting for ever.
+  ~bulk_step_sink() override {
+    if (!delivered_)
+      deliver(make_error_reply(lock_errc::unavailable,
+                               "the resource failed during the bulk "
+                               "acquisition"));
+  }
+
   void deliver(lock_reply reply) override {
+    delivered_ = true;
     caf::anon_send(scheduler_, bulk_step_atom::value, bulk_id_, index_,
                    std::move(reply));
   }
@@ -34,6 +44,7 @@ private:
   scheduler_actor scheduler_;
   uint64_t bulk_id_;
   uint64_t index_;
+  bool delivered_ = false;
 };
 
 void reserve_item(scheduler_pointer self, uint64_t bulk_id, bulk_entry& bulk,
@@ -51,6 +62,11 @@ void reserve_item(scheduler_pointer self, uint64_t bulk_id, bulk_entry& bulk,
 
 void undo_reservations(scheduler_pointer self, uint64_t bulk_id,
                        bulk_entry& bulk) {
+  // A waiting reservation leaves its queue now instead of blocking others
+  // until its wait ends; its step then arrives as a failure.
+  if (!bulk.try_mode && bulk.outstanding > 0 && bulk.next < bulk.items.size())
+    send_to_resource(self, resource_of(self, bulk.items[bulk.next].request.key),
+                     unreserve_atom::value, bulk_id);
   for (auto& item : bulk.items) {
     if (!item.reserved || item.reentered)
       continue;
@@ -60,8 +76,8 @@ void undo_reservations(scheduler_pointer self, uint64_t bulk_id,
   }
 }
 
-/// Answers the client with `reply` and undoes the bulk. The entry stays
-/// until every outstanding reservation has answered.
+/// Delivers `reply` to the client and undoes the bulk. The entry stays
+/// until every outstanding reservation has replied.
 void fail(scheduler_pointer self, uint64_t bulk_id, lock_reply reply) {
   auto it = self->state.bulks.find(bulk_id);
   if (it == self->state.bulks.end())

@@ -64,12 +64,12 @@ struct bulk_entry {
   reply_sink_ptr sink;
   bool try_mode = false;
   int64_t deadline_ms = 0;
-  /// Reservation requests sent and not answered yet.
+  /// Reservation requests sent and not replied to yet.
   size_t outstanding = 0;
   /// Index of the next item to reserve in wait mode.
   size_t next = 0;
-  /// Set once the client got its answer; the entry lives on until every
-  /// outstanding reservation has answered, so that each can be undone.
+  /// Set once the client got its reply. The entry lives on until every
+  /// outstanding reservation has replied, so that each can be undone.
   bool finished = false;
   /// Set while the grants are being written to storage; they can no
   /// longer be undone, only released after the commit.

@@ -11,8 +11,8 @@ namespace holdfast {
 
 namespace {
 
-/// Answers the client with the ticket as soon as the lock actor knows the
-/// queue position, and tells the scheduler that position.
+/// Delivers the ticket to the client as soon as the lock actor knows the
+/// queue position, and sends that position to the scheduler.
 class ticket_accept_sink : public reply_sink {
 public:
   ticket_accept_sink(scheduler_actor scheduler, ticket_info info,
@@ -46,7 +46,17 @@ public:
     // Nothing else to do.
   }
 
+  /// A lock actor that fails drops its sinks unanswered; the ticket then
+  /// fails instead of staying pending for ever.
+  ~ticket_outcome_sink() override {
+    if (!delivered_)
+      deliver(make_error_reply(lock_errc::unavailable,
+                               "the resource failed before the ticket was "
+                               "decided"));
+  }
+
   void deliver(lock_reply reply) override {
+    delivered_ = true;
     caf::anon_send(scheduler_, ticket_done_atom::value, ticket_id_,
                    std::move(reply));
   }
@@ -54,6 +64,7 @@ public:
 private:
   scheduler_actor scheduler_;
   std::string ticket_id_;
+  bool delivered_ = false;
 };
 
 lock_reply ticket_reply(const ticket_info& info) {
@@ -146,7 +157,7 @@ void ticket_done(scheduler_pointer self, const std::string& ticket_id,
   auto it = self->state.tickets.find(ticket_id);
   bool granted = reply.ok() && !reply.lock.empty();
   if (it == self->state.tickets.end()) {
-    // The ticket was dropped from memory; nobody can claim this lock.
+    // The ticket was dropped from memory, so no client can claim this lock.
     if (granted)
       release_quietly(self, reply.lock);
     return;

@@ -18,7 +18,7 @@ const std::string bulk_owner = "bench-bulk";
 
 int64_t elapsed_ns(clock_type::time_point from, clock_type::time_point to) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(to - from)
-    .count();
+      .count();
 }
 
 std::vector<acquire_request> make_requests(size_t locks) {
@@ -38,9 +38,9 @@ struct samples {
   std::vector<int64_t> acquire_ns;
   std::vector<int64_t> pair_ns;
 
-  void add(clock_type::time_point begin, clock_type::time_point held,
+  void add(clock_type::time_point begin, clock_type::time_point held_at,
            clock_type::time_point end) {
-    acquire_ns.push_back(elapsed_ns(begin, held));
+    acquire_ns.push_back(elapsed_ns(begin, held_at));
     pair_ns.push_back(elapsed_ns(begin, end));
   }
 
@@ -55,14 +55,14 @@ void run_bulk(nats_client& client, const std::vector<acquire_request>& locks,
   acquire.locks = locks;
   auto begin = clock_type::now();
   auto grant = client.acquire_bulk(std::move(acquire));
-  auto held = clock_type::now();
+  auto held_at = clock_type::now();
   if (!grant.ok())
     throw std::runtime_error("acquire_bulk of " + std::to_string(locks.size())
                              + " locks failed: " + describe_error(grant));
   if (grant.locks.size() != locks.size())
     throw std::runtime_error(
-      "acquire_bulk of " + std::to_string(locks.size()) + " locks returned "
-      + std::to_string(grant.locks.size()) + " lock records");
+        "acquire_bulk of " + std::to_string(locks.size()) + " locks returned "
+        + std::to_string(grant.locks.size()) + " lock records");
 
   bulk_release_request release;
   for (auto& record : grant.locks)
@@ -78,11 +78,11 @@ void run_bulk(nats_client& client, const std::vector<acquire_request>& locks,
                                + outcome.lock_id + ": "
                                + std::string{to_string_view(outcome.code)});
   if (out != nullptr)
-    out->add(begin, held, end);
+    out->add(begin, held_at, end);
 }
 
-void run_singles(nats_client& client,
-                 const std::vector<acquire_request>& locks, samples* out) {
+void run_singles(nats_client& client, const std::vector<acquire_request>& locks,
+                 samples* out) {
   std::vector<release_request> releases;
   releases.reserve(locks.size());
   auto begin = clock_type::now();
@@ -93,7 +93,7 @@ void run_singles(nats_client& client,
                                + " failed: " + describe_error(grant));
     releases.push_back({"", grant.lock.lock_id, grant.lock.token});
   }
-  auto held = clock_type::now();
+  auto held_at = clock_type::now();
   for (auto& release : releases) {
     auto released = client.release(release);
     if (!released.ok())
@@ -102,7 +102,7 @@ void run_singles(nats_client& client,
   }
   auto end = clock_type::now();
   if (out != nullptr)
-    out->add(begin, held, end);
+    out->add(begin, held_at, end);
 }
 
 bulk_row measure_size(nats_client& client, size_t locks,
@@ -147,7 +147,8 @@ std::vector<bulk_row> measure_bulk(const std::string& nats_url,
   std::vector<bulk_row> rows;
   for (auto locks : settings.sizes) {
     if (locks == 0)
-      throw std::invalid_argument("bulk sizes must be at least 1 lock");
+      throw std::invalid_argument(
+          "invalid bulk size 0: every size needs at least 1 lock");
     rows.push_back(measure_size(*client, locks, settings));
   }
   return rows;

@@ -12,14 +12,14 @@ namespace holdfast::bench {
 struct bulk_settings {
   /// Numbers of locks per acquisition; each size is measured on its own.
   std::vector<size_t> sizes{1, 10, 100};
-  /// Upper bound of the measured rounds per size.
+  /// Maximum number of measured rounds per size.
   size_t max_rounds = 200;
   /// Measured rounds per size even when they take longer than `budget`.
   size_t min_rounds = 3;
   /// Unmeasured rounds per size before the measured ones.
-  size_t warmup_rounds = 2;
+  size_t warmup_rounds = 1;
   /// Time per size after which no new round starts once `min_rounds` ran.
-  std::chrono::milliseconds budget{3'000};
+  std::chrono::milliseconds budget{2'000};
 };
 
 /// Latencies of one way of taking and returning a set of locks.

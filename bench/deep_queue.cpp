@@ -25,7 +25,7 @@ const resource_key queue_key{"", "bench", "queue"};
 
 constexpr int64_t lease_ms = 30'000;
 
-/// Head room of each waiter's wait over the drain timeout, for the time it
+/// Margin of each waiter's wait over the drain timeout, for the time it
 /// takes to queue all waiters.
 constexpr int64_t enqueue_allowance_ms = 60'000;
 
@@ -34,7 +34,7 @@ constexpr std::chrono::milliseconds depth_timeout{2'000};
 
 int64_t elapsed_ns(clock_type::time_point from, clock_type::time_point to) {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(to - from)
-    .count();
+      .count();
 }
 
 /// A ticket notification and the time it reached the client.
@@ -44,7 +44,7 @@ struct notification {
 };
 
 /// Carries notifications from the NATS callback thread to the thread that
-/// releases the grants, so that the callback never blocks.
+/// releases the grants, so that the callback only copies the message.
 class notification_queue {
 public:
   void push(notification item) {
@@ -72,10 +72,21 @@ private:
   std::deque<notification> items_;
 };
 
+/// Describes a ticket that ended without a grant, such as one rejected
+/// with queue_full after its ticket reply.
+std::string describe_failed(const ticket_info& ticket) {
+  return "ticket " + ticket.ticket_id + " of " + ticket.owner + " ended "
+         + std::string{to_string_view(ticket.state)}
+         + " instead of granted: " + std::string{to_string_view(ticket.error)}
+         + ": " + ticket.error_message;
+}
+
 /// Waits until `get` reports `depth` waiting requests on the queue
-/// resource. The service answers a ticket before its scheduler, which
-/// answers `get`, counts the new waiter, so the count may lag briefly.
-void await_depth(nats_client& client, size_t depth) {
+/// resource. The service sends the ticket reply before its scheduler,
+/// which serves `get`, counts the new waiter, so the count may lag briefly.
+/// A ticket that failed meanwhile ends the wait with its error.
+void await_depth(nats_client& client, notification_queue& notifications,
+                 size_t depth) {
   auto deadline = clock_type::now() + depth_timeout;
   for (;;) {
     auto reply = client.get(get_request{queue_key});
@@ -84,12 +95,24 @@ void await_depth(nats_client& client, size_t depth) {
                                + describe_error(reply));
     if (reply.waiting == depth)
       return;
+
+    // No waiter can be granted while queue-holder has the lock, so any
+    // notification now is a failed ticket.
+    if (auto item = notifications.pop(clock_type::now())) {
+      if (!item->reply.ok())
+        throw std::runtime_error("notification on the ticket inbox is "
+                                 "invalid: "
+                                 + describe_error(item->reply));
+      throw std::runtime_error(
+          describe_failed(item->reply.ticket)
+          + "; on queue_full raise queue.max_depth_per_resource");
+    }
     if (clock_type::now() >= deadline)
       throw std::runtime_error(
-        "bench/queue has " + std::to_string(reply.waiting)
-        + " waiting requests " + std::to_string(depth_timeout.count())
-        + " ms after queueing " + std::to_string(depth) + "; expected "
-        + std::to_string(depth));
+          "bench/queue has " + std::to_string(reply.waiting)
+          + " waiting requests " + std::to_string(depth_timeout.count())
+          + " ms after queueing " + std::to_string(depth) + "; expected "
+          + std::to_string(depth));
     std::this_thread::sleep_for(std::chrono::milliseconds{1});
   }
 }
@@ -98,8 +121,8 @@ void await_depth(nats_client& client, size_t depth) {
 /// granted after the drain gave up. Failures are ignored, because this runs
 /// while another error or a timeout is being reported.
 void cancel_unserved(
-  nats_client& client,
-  const std::unordered_map<std::string, clock_type::time_point>& unserved) {
+    nats_client& client,
+    const std::unordered_map<std::string, clock_type::time_point>& unserved) {
   for (const auto& entry : unserved)
     client.cancel(cancel_request{"", entry.first});
 }
@@ -108,16 +131,16 @@ void cancel_unserved(
 
 deep_queue_result measure_deep_queue(const std::string& nats_url,
                                      const deep_queue_settings& settings) {
-  auto holder = connect_client(nats_url, "holdfast-bench-queue-holder",
-                               queue_tenant);
-  auto waiters = connect_client(nats_url, "holdfast-bench-queue-waiters",
-                                queue_tenant);
+  auto holder
+      = connect_client(nats_url, "holdfast-bench-queue-holder", queue_tenant);
+  auto waiters
+      = connect_client(nats_url, "holdfast-bench-queue-waiters", queue_tenant);
   notification_queue notifications;
   auto inbox = waiters->new_inbox();
   auto subscription
-    = waiters->subscribe_replies(inbox, [&](const lock_reply& reply) {
-        notifications.push({reply, clock_type::now()});
-      });
+      = waiters->subscribe_replies(inbox, [&](const lock_reply& reply) {
+          notifications.push({reply, clock_type::now()});
+        });
 
   acquire_request request;
   request.key = queue_key;
@@ -143,22 +166,21 @@ deep_queue_result measure_deep_queue(const std::string& nats_url,
       auto accepted = waiters->acquire_async(request, inbox);
       if (!accepted.ok())
         throw std::runtime_error(
-          "acquire_async of bench/queue by " + request.owner + " (waiter "
-          + std::to_string(i + 1) + " of " + std::to_string(settings.waiters)
-          + ") failed: " + describe_error(accepted)
-          + "; on queue_full raise queue.max_depth_per_resource");
+            "acquire_async of bench/queue by " + request.owner + " (waiter "
+            + std::to_string(i + 1) + " of " + std::to_string(settings.waiters)
+            + ") failed: " + describe_error(accepted));
       if (accepted.ticket.state != ticket_state::pending)
         throw std::runtime_error(
-          "ticket of " + request.owner + " is "
-          + std::string{to_string_view(accepted.ticket.state)}
-          + " instead of pending while queue-holder holds bench/queue");
+            "ticket of " + request.owner + " is "
+            + std::string{to_string_view(accepted.ticket.state)}
+            + " instead of pending while queue-holder holds bench/queue");
       unserved.emplace(accepted.ticket.ticket_id, clock_type::now());
     }
     result.enqueue_seconds
-      = std::chrono::duration<double>(clock_type::now() - enqueue_begin)
-          .count();
+        = std::chrono::duration<double>(clock_type::now() - enqueue_begin)
+              .count();
 
-    await_depth(*holder, settings.waiters);
+    await_depth(*holder, notifications, settings.waiters);
   } catch (...) {
     cancel_unserved(*waiters, unserved);
     holder->release({"", first.lock.lock_id, first.lock.token});
@@ -188,11 +210,7 @@ deep_queue_result measure_deep_queue(const std::string& nats_url,
         throw std::runtime_error("notification on " + inbox + " is invalid: "
                                  + describe_error(item->reply));
       if (ticket.state != ticket_state::granted)
-        throw std::runtime_error(
-          "ticket " + ticket.ticket_id + " of " + ticket.owner + " ended "
-          + std::string{to_string_view(ticket.state)} + " instead of granted: "
-          + std::string{to_string_view(ticket.error)} + ": "
-          + ticket.error_message);
+        throw std::runtime_error(describe_failed(ticket));
       auto waiter = unserved.find(ticket.ticket_id);
       if (waiter == unserved.end())
         throw std::runtime_error("grant notification for ticket "
@@ -204,7 +222,8 @@ deep_queue_result measure_deep_queue(const std::string& nats_url,
       previous_grant = item->received_at;
       unserved.erase(waiter);
 
-      auto done = waiters->release({"", ticket.lock.lock_id, ticket.lock.token});
+      auto done
+          = waiters->release({"", ticket.lock.lock_id, ticket.lock.token});
       if (!done.ok())
         throw std::runtime_error("release of bench/queue by " + ticket.owner
                                  + " failed: " + describe_error(done));
@@ -218,7 +237,7 @@ deep_queue_result measure_deep_queue(const std::string& nats_url,
   cancel_unserved(*waiters, unserved);
 
   result.drain_seconds
-    = std::chrono::duration<double>(previous_grant - released_at).count();
+      = std::chrono::duration<double>(previous_grant - released_at).count();
   result.wait = summarize(waits_ns);
   result.handoff = summarize(handoffs_ns);
 

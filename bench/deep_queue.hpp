@@ -39,8 +39,7 @@ struct deep_queue_result {
   int64_t service_p99_wait_ms = 0;
 
   double grants_per_second() const {
-    return drain_seconds > 0 ? static_cast<double>(served) / drain_seconds
-                             : 0;
+    return drain_seconds > 0 ? static_cast<double>(served) / drain_seconds : 0;
   }
 
   bool complete() const {
@@ -50,9 +49,9 @@ struct deep_queue_result {
 
 /// Queues `settings.waiters` asynchronous acquires (tickets with distinct
 /// owners) on `bench/queue` of the tenant `bench-queue` while a first
-/// client holds it, then releases it. Each grant notification is answered
-/// at once with a release, which hands the lock to the next waiter, until
-/// all waiters were served or the drain timeout passed. Throws
+/// client holds it, then releases it. The client releases each grant as
+/// soon as its notification arrives, which hands the lock to the next
+/// waiter, until all waiters were served or the drain timeout passed. Throws
 /// `std::runtime_error` when a request fails or a ticket fails.
 deep_queue_result measure_deep_queue(const std::string& nats_url,
                                      const deep_queue_settings& settings);

@@ -41,7 +41,7 @@ struct run_options {
   std::vector<size_t> client_counts{1, 16};
   size_t handoffs = 500;
   bulk_settings bulk;
-  double bulk_budget_s = 3;
+  double bulk_budget_s = 2;
   deep_queue_settings queue;
   double queue_timeout_s = 30;
   double ready_timeout_s = 20;
@@ -75,8 +75,7 @@ bool selected(const run_options& options, const std::string& peer) {
 }
 
 bool runs(const run_options& options, const std::string& scenario) {
-  return std::find(options.scenarios.begin(), options.scenarios.end(),
-                   scenario)
+  return std::find(options.scenarios.begin(), options.scenarios.end(), scenario)
          != options.scenarios.end();
 }
 
@@ -163,8 +162,8 @@ int run_benchmark(const run_options& options) {
     handoff_settings settings;
     settings.rounds = options.handoffs;
     for (const auto& [peer, url] : holdfast_instances(options)) {
-      std::cerr << "measuring " << options.handoffs << " hand-offs on "
-                << peer << '\n';
+      std::cerr << "measuring " << options.handoffs << " hand-offs on " << peer
+                << '\n';
       report.handoffs.push_back({peer, measure_handoff(url, settings)});
     }
   }
@@ -181,8 +180,8 @@ int run_benchmark(const run_options& options) {
     auto settings = options.queue;
     settings.drain_timeout = to_ms(options.queue_timeout_s);
     for (const auto& [peer, url] : holdfast_instances(options)) {
-      std::cerr << "measuring a queue of " << settings.waiters
-                << " waiters on " << peer << '\n';
+      std::cerr << "measuring a queue of " << settings.waiters << " waiters on "
+                << peer << '\n';
       report.queues.push_back({peer, measure_deep_queue(url, settings)});
     }
   }
@@ -270,7 +269,7 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 256))
       ->capture_default_str();
   run->add_option("--bulk-rounds", options.bulk.max_rounds,
-                  "Most measured rounds per bulk size; 0 skips the bulk "
+                  "Maximum measured rounds per bulk size; 0 skips the bulk "
                   "scenario")
       ->capture_default_str();
   run->add_option("--bulk-budget", options.bulk_budget_s,

@@ -15,10 +15,9 @@ constexpr std::chrono::milliseconds request_timeout{5'000};
 /// Connects a holdfast client to `nats_url` for `tenant`, with
 /// `request_timeout` on top of each request's wait. `name` shows up in
 /// nats-server monitoring. Throws `std::runtime_error` on failure.
-std::unique_ptr<nats_client> connect_client(const std::string& nats_url,
-                                            const std::string& name,
-                                            const std::string& tenant
-                                            = "default");
+std::unique_ptr<nats_client>
+connect_client(const std::string& nats_url, const std::string& name,
+               const std::string& tenant = "default");
 
 /// Returns "<code>: <message>" of a failed reply, for error messages.
 std::string describe_error(const lock_reply& reply);

@@ -38,6 +38,59 @@ void add_ratio(run_report& report, std::string name,
        numerator->pairs_per_second() / denominator->pairs_per_second(), goal});
 }
 
+void print_rates(std::ostream& out, const run_report& report) {
+  if (report.rates.empty())
+    return;
+  out << "\nthroughput (" << format("%.1f", report.duration_s)
+      << " s per row after " << format("%.1f", report.warmup_s)
+      << " s warm-up; a pair is two round trips)\n";
+  char line[160];
+  std::snprintf(line, sizeof line, "%-16s %7s %10s %14s %10s %10s %10s\n",
+                "peer", "clients", "pairs/s", "round trips/s", "p50 us",
+                "p99 us", "max us");
+  out << line;
+  for (const auto& row : report.rates) {
+    const auto& r = row.result;
+    std::snprintf(line, sizeof line,
+                  "%-16s %7zu %10.0f %14.0f %10.0f %10.0f %10.0f\n",
+                  row.peer.c_str(), r.clients, r.pairs_per_second(),
+                  r.round_trips_per_second(), r.pair_latency.p50_us,
+                  r.pair_latency.p99_us, r.pair_latency.max_us);
+    out << line;
+  }
+}
+
+void print_handoffs(std::ostream& out, const std::vector<latency_row>& rows) {
+  if (rows.empty())
+    return;
+  out << "\nhand-off (release sent until the waiter has its grant)\n";
+  char line[160];
+  for (const auto& row : rows) {
+    const auto& h = row.latency;
+    std::snprintf(line, sizeof line,
+                  "%-16s %5zu rounds: p50 %6.0f us, p99 %6.0f us, max %6.0f "
+                  "us\n",
+                  row.name.c_str(), h.samples, h.p50_us, h.p99_us, h.max_us);
+    out << line;
+  }
+}
+
+void print_ratios(std::ostream& out, const std::vector<ratio_row>& ratios) {
+  if (ratios.empty())
+    return;
+  out << "\nratios\n";
+  char line[160];
+  for (const auto& ratio : ratios) {
+    std::snprintf(line, sizeof line, "%-52s %6.2f", ratio.name.c_str(),
+                  ratio.value);
+    out << line;
+    if (ratio.goal)
+      out << "  goal >= " << format("%.1f", *ratio.goal) << ": "
+          << (ratio.met() ? "met" : "missed");
+    out << '\n';
+  }
+}
+
 void print_bulk(std::ostream& out, const std::vector<bulk_report_row>& rows) {
   if (rows.empty())
     return;
@@ -62,7 +115,8 @@ void print_bulk(std::ostream& out, const std::vector<bulk_report_row>& rows) {
                     latency->pair.p50_us, latency->pair.p99_us);
       out << line;
     }
-    std::snprintf(line, sizeof line, "%-16s %5zu %6zu %-8s %12.2f %12s %10.2f\n",
+    std::snprintf(line, sizeof line,
+                  "%-16s %5zu %6zu %-8s %12.2f %12s %10.2f\n",
                   entry.peer.c_str(), row.locks, row.rounds, "ratio",
                   row.acquire_ratio(), "", row.pair_ratio());
     out << line;
@@ -77,9 +131,8 @@ void print_queues(std::ostream& out,
          "each grant released at once; wait: ticket reply until grant; "
          "hand-off: between two grants in a row)\n";
   char line[200];
-  std::snprintf(line, sizeof line,
-                "%-16s %11s %8s %8s %9s %9s %9s %11s %11s\n", "peer",
-                "served", "queue s", "drain s", "grants/s", "wait p50",
+  std::snprintf(line, sizeof line, "%-16s %11s %8s %8s %9s %9s %9s %11s %11s\n",
+                "peer", "served", "queue s", "drain s", "grants/s", "wait p50",
                 "wait p99", "hand-off p50", "hand-off p99");
   out << line;
   for (const auto& entry : rows) {
@@ -149,48 +202,11 @@ void print_report(std::ostream& out, const run_report& report) {
         << f.samples << " rounds: p50 " << format("%.0f", f.p50_us)
         << " us, p99 " << format("%.0f", f.p99_us) << " us\n";
   }
-  out << "\nthroughput (" << format("%.1f", report.duration_s)
-      << " s per row after " << format("%.1f", report.warmup_s)
-      << " s warm-up; a pair is two round trips)\n";
-  char line[160];
-  std::snprintf(line, sizeof line, "%-16s %7s %10s %14s %10s %10s %10s\n",
-                "peer", "clients", "pairs/s", "round trips/s", "p50 us",
-                "p99 us", "max us");
-  out << line;
-  for (const auto& row : report.rates) {
-    const auto& r = row.result;
-    std::snprintf(line, sizeof line,
-                  "%-16s %7zu %10.0f %14.0f %10.0f %10.0f %10.0f\n",
-                  row.peer.c_str(), r.clients, r.pairs_per_second(),
-                  r.round_trips_per_second(), r.pair_latency.p50_us,
-                  r.pair_latency.p99_us, r.pair_latency.max_us);
-    out << line;
-  }
-
-  if (!report.handoffs.empty())
-    out << "\nhand-off (release sent until the waiter has its grant)\n";
-  for (const auto& row : report.handoffs) {
-    const auto& h = row.latency;
-    std::snprintf(line, sizeof line,
-                  "%-16s %5zu rounds: p50 %6.0f us, p99 %6.0f us, max %6.0f "
-                  "us\n",
-                  row.name.c_str(), h.samples, h.p50_us, h.p99_us, h.max_us);
-    out << line;
-  }
-
+  print_rates(out, report);
+  print_handoffs(out, report.handoffs);
   print_bulk(out, report.bulk);
   print_queues(out, report.queues);
-
-  out << "\nratios\n";
-  for (const auto& ratio : report.ratios) {
-    std::snprintf(line, sizeof line, "%-52s %6.2f", ratio.name.c_str(),
-                  ratio.value);
-    out << line;
-    if (ratio.goal)
-      out << "  goal >= " << format("%.1f", *ratio.goal) << ": "
-          << (ratio.met() ? "met" : "missed");
-    out << '\n';
-  }
+  print_ratios(out, report.ratios);
 }
 
 void append_json_lines(const std::string& path, const run_report& report) {

@@ -126,7 +126,7 @@ struct ticket_info {
   std::string owner;
   /// The grant, with its lock id, once `state` is `granted`.
   lock_record lock;
-  /// Why the ticket failed, once `state` is `failed`.
+  /// Reason of the failure, once `state` is `failed`.
   lock_errc error = lock_errc::none;
   std::string error_message;
   int64_t created_at_ms = 0;
@@ -168,7 +168,8 @@ struct queue_stats {
   uint32_t active_locks = 0;
   /// Grants per second over the last minute.
   double grants_per_second = 0;
-  /// Time from queueing to grant of recent grants that had to wait.
+  /// Time from queueing to grant of the latest 1,024 grants; grants made at
+  /// once and bulk grants count as 0.
   double average_wait_ms = 0;
   int64_t p99_wait_ms = 0;
   uint64_t total_grants = 0;
