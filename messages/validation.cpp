@@ -314,10 +314,9 @@ lock_error validate(const cancel_request& request,
 
 lock_error validate(const bulk_acquire_request& request,
                     const request_limits& limits) {
-  if (!is_valid_tenant(request.tenant, limits))
-    return invalid_field("tenant", "tenant must be 1 to "
-                                     + std::to_string(limits.max_tenant_length)
-                                     + " bytes of letters, digits, '_' or '-'");
+  if (auto error = check_tenant(request.tenant, limits);
+      error.code != lock_errc::none)
+    return error;
   if (request.locks.empty())
     return invalid_field("locks", "locks must name at least one lock");
   if (request.locks.size() > limits.max_bulk_locks)
@@ -350,10 +349,9 @@ lock_error validate(const bulk_acquire_request& request,
 
 lock_error validate(const bulk_release_request& request,
                     const request_limits& limits) {
-  if (!is_valid_tenant(request.tenant, limits))
-    return invalid_field("tenant", "tenant must be 1 to "
-                                     + std::to_string(limits.max_tenant_length)
-                                     + " bytes of letters, digits, '_' or '-'");
+  if (auto error = check_tenant(request.tenant, limits);
+      error.code != lock_errc::none)
+    return error;
   if (request.lock_ids.empty())
     return invalid_field("lock_ids", "lock_ids must name at least one lock");
   if (request.lock_ids.size() > limits.max_bulk_locks)
@@ -377,11 +375,7 @@ lock_error validate(const reopen_owner_request& request,
 
 lock_error validate(const stats_request& request,
                     const request_limits& limits) {
-  if (!is_valid_tenant(request.tenant, limits))
-    return invalid_field("tenant", "tenant must be 1 to "
-                                     + std::to_string(limits.max_tenant_length)
-                                     + " bytes of letters, digits, '_' or '-'");
-  return {};
+  return check_tenant(request.tenant, limits);
 }
 
 } // namespace holdfast
