@@ -372,6 +372,17 @@ void nats_bridge::start() {
   try {
     self.subscribe(request_subscription);
     self.subscribe(unknown_area_subscription);
+
+    // A flush returns once the server has processed the subscriptions, so
+    // requests sent after `start` find a responder.
+    if (natsConnection_Status(self.connection) == NATS_CONN_STATUS_CONNECTED) {
+      auto status = natsConnection_FlushTimeout(self.connection,
+                                                flush_timeout_ms);
+      if (status != NATS_OK)
+        self.log->warn("confirming the subscriptions with the server failed: "
+                       "{}; requests may get no responder until it answers",
+                       status_text(status));
+    }
     self.start_events();
   } catch (...) {
     stop();
