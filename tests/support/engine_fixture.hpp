@@ -2,7 +2,7 @@
 
 // Fixture for deterministic engine tests: CAF's test coordinator runs every
 // actor on the test thread, the wall clock is a variable, and time advances
-// only when a test says so.
+// only when a test calls `advance`.
 
 #include <boost/test/unit_test.hpp>
 

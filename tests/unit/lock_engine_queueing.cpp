@@ -8,7 +8,7 @@ using namespace holdfast::test;
 
 namespace {
 
-/// Records the one reply of a ticket notification.
+/// Engine fixture with helpers for queueing requests.
 struct queueing_fixture : engine_fixture {
   acquire_request on(std::string workspace, std::string owner,
                      int64_t wait_ms = 0, priority level = priority::medium) {
