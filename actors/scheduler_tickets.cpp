@@ -11,7 +11,7 @@ namespace holdfast {
 
 namespace {
 
-/// Delivers the ticket to the client as soon as the lock actor knows the
+/// Delivers the ticket to the client as soon as the lock actor reports the
 /// queue position, and sends that position to the scheduler.
 class ticket_accept_sink : public reply_sink {
 public:

@@ -26,7 +26,7 @@ private:
   natsConnection* connection_ = nullptr;
 };
 
-/// Answers every request on `subject` with its own body until SIGINT or
+/// Replies to every request on `subject` with its own body until SIGINT or
 /// SIGTERM arrives. This is the transport floor: a responder that does no
 /// work between receiving a request and publishing the reply. Returns the
 /// exit status of `holdfast_bench echo`.

@@ -50,7 +50,7 @@ struct party {
   acquire_request waiting_request;
 };
 
-/// Waits until `observer` sees a queued request on the hand-off resource,
+/// Waits until `observer` reports a queued request on the hand-off resource,
 /// or `waiter_done` is set, or `timeout` passes. Returns whether a request
 /// is queued.
 bool await_queued(nats_client& observer, const std::atomic<bool>& waiter_done,

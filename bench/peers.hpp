@@ -41,17 +41,17 @@ client_factory redis_pairs(int port);
 /// payload so that both carry requests of the same size.
 std::string sample_acquire_body();
 
-/// Waits until holdfast answers a get request. Throws `std::runtime_error`
+/// Waits until holdfast replies to a get request. Throws `std::runtime_error`
 /// after `timeout`.
 void wait_for_holdfast(const std::string& nats_url,
                        std::chrono::milliseconds timeout);
 
-/// Waits until the echo responder answers on `subject`; throws after
+/// Waits until the echo responder replies on `subject`; throws after
 /// `timeout`.
 void wait_for_echo(const std::string& nats_url, const std::string& subject,
                    std::chrono::milliseconds timeout);
 
-/// Waits until Redis on 127.0.0.1:`port` answers PING; throws after
+/// Waits until Redis on 127.0.0.1:`port` replies to PING; throws after
 /// `timeout`.
 void wait_for_redis(int port, std::chrono::milliseconds timeout);
 

@@ -27,7 +27,7 @@ struct client_options {
 
 /// Raw reply of `nats_client::request_raw`, for tests of malformed input.
 struct raw_reply {
-  /// True when no reply came within the timeout or nobody listens.
+  /// True when no reply came within the timeout or no responder is subscribed.
   bool timed_out = false;
   std::string data;
   std::string content_type;

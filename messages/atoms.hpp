@@ -6,7 +6,7 @@ namespace holdfast {
 
 // Atom names are limited to 10 characters by CAF 0.17.
 
-/// Lock actor to scheduler: nothing held, nobody waits.
+/// Lock actor to scheduler: no lock is held and no request waits.
 using idle_atom = caf::atom_constant<caf::atom("idle")>;
 
 /// Subscribes an actor to events, or removes a subscription.
@@ -33,7 +33,7 @@ using unreserve_atom = caf::atom_constant<caf::atom("unreserve")>;
 using ticket_queued_atom = caf::atom_constant<caf::atom("ticketq")>;
 using ticket_done_atom = caf::atom_constant<caf::atom("ticketdone")>;
 
-/// To the scheduler: a bulk reservation answered, or the bulk's grants
+/// To the scheduler: a bulk reservation replied, or the bulk's grants
 /// were committed.
 using bulk_step_atom = caf::atom_constant<caf::atom("bulkstep")>;
 using bulk_commit_atom = caf::atom_constant<caf::atom("bulkcommit")>;

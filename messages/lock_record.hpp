@@ -50,8 +50,8 @@ std::string to_string(const resource_key& key);
 /// A granted lock as the service stores and reports it. Times are
 /// milliseconds since the Unix epoch (wall clock).
 struct lock_record {
-  /// Unguessable nonce that authorizes release and renew. Only the holder
-  /// sees it; copies shown to others have it cleared.
+  /// Unguessable nonce that authorizes release and renew. Replies to the
+  /// holder carry it, and copies sent to anyone else have it cleared.
   std::string lock_id;
   resource_key key;
   std::string owner;

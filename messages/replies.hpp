@@ -32,11 +32,11 @@ typename Inspector::result_type inspect(Inspector& f, lock_error& x) {
 lock_error make_lock_error(lock_errc code, std::string message,
                            std::string field = {});
 
-/// Result of any request. On success `error.code` is `none` and the verb
-/// decides which of the other fields is set: `lock` for acquire, release,
-/// renew and get, `locks` for list and acquire_bulk, `released` for
-/// release_owner, `ticket` for acquire_async, ticket and cancel,
-/// `outcomes` for release_bulk, `stats` and `locks` for stats.
+/// Result of any request. On success `error.code` is `none`, and the verb
+/// decides which of the other fields is set. Acquire, release, renew and
+/// get set `lock`. List and acquire_bulk set `locks`, and release_owner
+/// sets `released`. Acquire_async, ticket and cancel set `ticket`,
+/// release_bulk sets `outcomes`, and stats sets `stats` and `locks`.
 struct lock_reply {
   lock_error error;
   lock_record lock;

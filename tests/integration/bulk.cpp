@@ -1,5 +1,5 @@
 // All-or-nothing bulk acquisition through a real service: overlapping
-// waiting bulks neither deadlock nor overlap, nobody ever sees part of a
+// waiting bulks neither deadlock nor overlap, no other client ever sees part of a
 // bulk held, a try-mode conflict names every conflicting holder, and a
 // bulk release reports each lock id separately.
 

@@ -265,7 +265,7 @@ BOOST_AUTO_TEST_CASE(unclaimed_grant_lease_starts_at_grant) {
     BOOST_TEST(holder.lock.token == lock.token);
   }
 
-  // Nobody claims or renews the grant, so its lease runs out.
+  // No client claims or renews the grant, so its lease runs out.
   auto expired = eventually(
       [&] {
         return client->get({shared_key}).error.code == lock_errc::not_found;

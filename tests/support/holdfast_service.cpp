@@ -54,7 +54,7 @@ void holdfast_service::start() {
   options.log_path = log_path();
   process_ = std::make_unique<process>(std::move(options));
 
-  // The service is ready once a request gets an answer from it rather than
+  // The service is ready once a request gets a reply from it rather than
   // a transport failure.
   auto client = make_client(std::chrono::milliseconds{500});
   get_request probe{{"default", "readiness", "probe"}};

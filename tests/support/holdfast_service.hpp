@@ -25,7 +25,7 @@ public:
   holdfast_service(const holdfast_service&) = delete;
   holdfast_service& operator=(const holdfast_service&) = delete;
 
-  /// Starts the service and waits until it answers; throws
+  /// Starts the service and waits until it replies; throws
   /// `std::runtime_error` with the end of its log when it does not.
   void start();
 

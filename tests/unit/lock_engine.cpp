@@ -1,6 +1,6 @@
 // Deterministic tests of the scheduler, lock actors and event broker: CAF's
 // test coordinator runs every actor on this thread and time advances only
-// when a test says so.
+// when a test advances it.
 
 #include "tests/support/engine_fixture.hpp"
 
