@@ -64,18 +64,6 @@ lock_event make_event(event_type type, lock_record record, int64_t at_ms,
   return event;
 }
 
-/// Record of a request that has no lock yet, for queue events.
-lock_record describe_request(const acquire_request& request) {
-  lock_record record;
-  record.key = request.key;
-  record.owner = request.owner;
-  record.user = request.user.empty() ? request.owner : request.user;
-  record.level = request.level;
-  record.ttl_ms = request.ttl_ms;
-  record.metadata = request.metadata;
-  return record;
-}
-
 void put_lock(pending_change& change, const lock_record& record,
               uint64_t last_token) {
   store_mutation mutation;

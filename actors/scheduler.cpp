@@ -109,9 +109,7 @@ bool reject_total_overflow(scheduler_pointer self,
   sink->deliver(make_error_reply(lock_errc::queue_full, message));
   lock_event event;
   event.type = event_type::queue_overflow;
-  event.record.key = request.key;
-  event.record.owner = request.owner;
-  event.record.level = request.level;
+  event.record = describe_request(request);
   event.timestamp_ms = now_ms(self);
   event.reason = message;
   caf::anon_send(state.context->broker, std::move(event));

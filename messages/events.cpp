@@ -27,6 +27,17 @@ std::optional<event_type> parse_event_type(std::string_view name) {
   return std::nullopt;
 }
 
+lock_record describe_request(const acquire_request& request) {
+  lock_record record;
+  record.key = request.key;
+  record.owner = request.owner;
+  record.user = request.user.empty() ? request.owner : request.user;
+  record.level = request.level;
+  record.ttl_ms = request.ttl_ms;
+  record.metadata = request.metadata;
+  return record;
+}
+
 bool event_filter::matches(const lock_event& event) const {
   if (!tenant.empty() && tenant != event.record.key.tenant)
     return false;

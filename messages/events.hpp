@@ -8,6 +8,7 @@
 #include <caf/meta/type_name.hpp>
 
 #include "messages/lock_record.hpp"
+#include "messages/requests.hpp"
 
 namespace holdfast {
 
@@ -44,6 +45,10 @@ typename Inspector::result_type inspect(Inspector& f, lock_event& x) {
   return f(caf::meta::type_name("lock_event"), x.type, x.record,
            x.timestamp_ms, x.reason);
 }
+
+/// Returns the record of a request that holds no lock yet, for queue
+/// events: no lock id, no token, the requester's identity and metadata.
+lock_record describe_request(const acquire_request& request);
 
 /// Selects events for a subscriber. Empty fields match everything.
 struct event_filter {
