@@ -1,6 +1,7 @@
 // holdfast_bench: measures holdfast against a bare NATS echo responder and
 // Redis, and its bulk acquisition and deep queues on their own. `bench/run`
-// starts the peers and calls `holdfast_bench run`.
+// starts the peers and calls `holdfast_bench run`. `holdfast_bench
+// deadlock` measures deadlock detection in process and needs no peers.
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +15,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/bulk.hpp"
+#include "bench/deadlock_graph.hpp"
 #include "bench/deep_queue.hpp"
 #include "bench/disk_probe.hpp"
 #include "bench/echo.hpp"
@@ -195,6 +197,16 @@ int run_benchmark(const run_options& options) {
   return 0;
 }
 
+int run_deadlock_benchmark(const deadlock_graph_settings& settings,
+                           const std::string& json_path) {
+  auto started_at = utc_now();
+  auto rows = measure_deadlock_graphs(settings);
+  print_deadlock_graphs(std::cout, rows);
+  if (!json_path.empty())
+    append_deadlock_graph_json(json_path, started_at, rows);
+  return 0;
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -299,11 +311,33 @@ int main(int argc, char** argv) {
   run->add_option("--json", options.json_path,
                   "File to append JSON lines with the results to");
 
+  deadlock_graph_settings graph_settings;
+  std::string graph_json_path;
+  auto deadlock = app.add_subcommand(
+      "deadlock", "Measure deadlock detection on wait-for graphs of several "
+                  "shapes and sizes in this process; needs no peers");
+  deadlock
+      ->add_option("--sizes", graph_settings.sizes,
+                   "Owners per graph, comma-separated")
+      ->delimiter(',')
+      ->check(CLI::Range(size_t{2}, size_t{10'000'000}))
+      ->capture_default_str();
+  deadlock
+      ->add_option("--repetitions", graph_settings.repetitions,
+                   "Timed calls per graph and measurement; the median is "
+                   "reported")
+      ->check(CLI::Range(size_t{1}, size_t{1'000}))
+      ->capture_default_str();
+  deadlock->add_option("--json", graph_json_path,
+                       "File to append JSON lines with the results to");
+
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (echo->parsed())
       return run_echo_responder(echo_url, echo_subject);
+    if (deadlock->parsed())
+      return run_deadlock_benchmark(graph_settings, graph_json_path);
     return run_benchmark(options);
   } catch (const std::exception& error) {
     std::cerr << "holdfast_bench: " << error.what() << '\n';
