@@ -2,6 +2,8 @@
 
 #include <chrono>
 
+#include <caf/send.hpp>
+
 #include "actors/lock_actor.hpp"
 #include "actors/logger.hpp"
 #include "actors/scheduler_spawn.hpp"
@@ -29,10 +31,21 @@ engine_handles start_engine(caf::actor_system& system, store_backend& store,
   context->calculator = config.calculator;
   context->config = std::make_shared<const engine_config>(std::move(config));
 
+  const auto& deadlock = context->config->deadlock;
+  if (deadlock.enabled)
+    context->detector = spawn_deadlock_detector(
+      system,
+      std::shared_ptr<const deadlock_settings>(context->config, &deadlock),
+      context->broker, context->config->now_ms,
+      context->config->detach_plugin_actors);
+
   auto recovered = store.load();
   engine_handles handles;
   handles.broker = context->broker;
   handles.scheduler = spawn_scheduler(system, context, std::move(recovered));
+  if (context->detector)
+    caf::anon_send(context->detector,
+                   caf::actor_cast<caf::actor>(handles.scheduler));
   logger("engine")->info("engine started with {} storage", store.name());
   return handles;
 }

@@ -6,6 +6,7 @@
 
 #include <caf/actor_system.hpp>
 
+#include "actors/deadlock_settings.hpp"
 #include "actors/event_broker.hpp"
 #include "actors/priority_calculator.hpp"
 #include "actors/scheduler.hpp"
@@ -30,6 +31,10 @@ struct engine_config {
   size_t max_bulk_locks = 256;
   /// Finished tickets kept for polling, oldest dropped first.
   size_t max_finished_tickets = 10'000;
+  deadlock_settings deadlock;
+  /// Runs each plugin actor on its own thread, so that a hook that blocks
+  /// stalls nothing else. Deterministic tests turn it off.
+  bool detach_plugin_actors = true;
   /// Wall clock in milliseconds since the Unix epoch. Tests replace it.
   std::function<int64_t()> now_ms;
 };

@@ -34,6 +34,8 @@ struct lock_actor_state {
   int64_t lease_timer_due_ms = 0;
   bool idle_timer_pending = false;
   int64_t idle_since_ms = 0;
+  /// Holder owner last reported to the deadlock detector.
+  std::string reported_holder;
 
   static inline const char* name = "holdfast.lock";
 };
@@ -108,6 +110,35 @@ void arm_idle_timer(lock_pointer self) {
                      idle_check_atom::value);
 }
 
+/// Tells the deadlock detector about a new holder or reservation owner.
+void report_holder(lock_pointer self) {
+  auto& state = self->state;
+  if (!state.context->detector)
+    return;
+  const auto& holder = state.rules->holder();
+  auto owner = holder ? holder->owner : std::string{};
+  if (owner == state.reported_holder)
+    return;
+  state.reported_holder = owner;
+  self->send(state.context->detector,
+             holder_changed{state.rules->key(), std::move(owner)});
+}
+
+void report_wait(lock_pointer self, const acquire_request& request,
+                 uint64_t waiter_id, int64_t at_ms) {
+  auto& state = self->state;
+  if (!state.context->detector)
+    return;
+  wait_started wait;
+  wait.key = state.rules->key();
+  wait.waiter_id = waiter_id;
+  wait.owner = request.owner;
+  wait.level = request.level;
+  wait.enqueued_at_ms = at_ms;
+  wait.prevent = state.context->config->deadlock.prevention;
+  self->send(state.context->detector, std::move(wait));
+}
+
 void send_holder_update(lock_pointer self, const lock_record& previous,
                         bool previous_expired, int64_t waited_ms = -1) {
   auto& rules = *self->state.rules;
@@ -121,6 +152,7 @@ void send_holder_update(lock_pointer self, const lock_record& previous,
   update.depth_by_priority = rules.depth_by_priority();
   update.waited_ms = waited_ms;
   self->send(self->state.scheduler, std::move(update));
+  report_holder(self);
 }
 
 /// Takes the reply sink of a waiter that leaves the queue, and drops its
@@ -137,6 +169,9 @@ reply_sink_ptr take_waiter_sink(lock_pointer self, uint64_t waiter_id) {
     return nullptr;
   auto result = std::move(sink->second);
   state.waiters.erase(sink);
+  if (state.context->detector)
+    self->send(state.context->detector,
+               wait_ended{state.rules->key(), waiter_id});
   return result;
 }
 
@@ -338,6 +373,7 @@ void handle_acquire(lock_pointer self, const acquire_request& request,
     case status::queued:
       accept(sinks, outcome.position);
       state.waiters.emplace(waiter_id, std::move(sinks.outcome));
+      report_wait(self, request, waiter_id, at);
       if (!sinks.ticket_id.empty()) {
         state.ticket_waiters.emplace(sinks.ticket_id, waiter_id);
         state.waiter_tickets.emplace(waiter_id, sinks.ticket_id);
@@ -576,6 +612,36 @@ void handle_store_failed(lock_pointer self, uint64_t token) {
   commit(self, std::move(change));
 }
 
+/// Fails a waiting request that the deadlock detector picked, if it still
+/// waits for the holder the detector saw.
+void handle_fail_waiter(lock_pointer self, fail_waiter& order) {
+  auto& state = self->state;
+  const auto& holder = state.rules->holder();
+  bool still_waits = state.waiters.count(order.waiter_id) != 0 && holder
+                     && holder->owner == order.expected_holder;
+  auto removed = still_waits ? state.rules->remove_waiter(order.waiter_id)
+                             : std::nullopt;
+  if (order.deadlock_id != 0)
+    self->send(state.context->detector, victim_done_atom::value,
+               order.deadlock_id, removed.has_value());
+  if (!removed)
+    return;
+
+  pending_change change;
+  if (auto sink = take_waiter_sink(self, order.waiter_id)) {
+    auto reply = make_error_reply(order.code, order.message);
+    reply.error.cycle = std::move(order.cycle);
+    change.replies.emplace_back(std::move(sink), std::move(reply));
+  }
+  change.events.push_back(make_event(
+    event_type::lock_cancelled, describe_request(removed->request),
+    now_ms(self),
+    order.code == lock_errc::would_deadlock ? "waiting would deadlock"
+                                            : "deadlock victim"));
+  send_holder_update(self, {}, false);
+  commit(self, std::move(change));
+}
+
 lock_actor::behavior_type
 lock_actor_impl(lock_pointer self, scheduler_actor scheduler,
                 std::shared_ptr<const lock_actor_context> context,
@@ -588,6 +654,7 @@ lock_actor_impl(lock_pointer self, scheduler_actor scheduler,
     make_lock_id, state.context->calculator);
   if (!holder.empty())
     state.rules->restore_holder(std::move(holder));
+  report_holder(self);
   arm_lease_timer(self);
   arm_idle_timer(self);
 
@@ -641,6 +708,10 @@ lock_actor_impl(lock_pointer self, scheduler_actor scheduler,
     [self](idle_check_atom) { handle_idle_check(self); },
     [self](store_failed_atom, uint64_t token) {
       handle_store_failed(self, token);
+    },
+    [self](fail_waiter& order) {
+      ++self->state.handled;
+      handle_fail_waiter(self, order);
     },
   };
 }

@@ -6,6 +6,7 @@
 
 #include <caf/typed_actor.hpp>
 
+#include "actors/deadlock_detector.hpp"
 #include "actors/engine.hpp"
 #include "actors/event_broker.hpp"
 #include "actors/priority_calculator.hpp"
@@ -25,6 +26,10 @@ namespace holdfast {
 /// sink at once and the outcome to its second sink later. A reservation
 /// replies when it is reserved (or conflicts, or times out); the scheduler
 /// then activates or unreserves it.
+///
+/// Every change of holder and every wait that starts or ends is reported
+/// to the deadlock detector, which may later fail a waiting request with
+/// `fail_waiter`.
 using lock_actor = caf::typed_actor<
   caf::reacts_to<acquire_request, reply_sink_ptr>,
   caf::reacts_to<release_request, reply_sink_ptr>,
@@ -39,7 +44,8 @@ using lock_actor = caf::typed_actor<
   caf::reacts_to<wait_timeout_atom, uint64_t>,
   caf::reacts_to<lease_check_atom>,
   caf::reacts_to<idle_check_atom>,
-  caf::reacts_to<store_failed_atom, uint64_t>>;
+  caf::reacts_to<store_failed_atom, uint64_t>,
+  caf::reacts_to<fail_waiter>>;
 
 /// Dependencies that every lock actor shares with the scheduler.
 struct lock_actor_context {
@@ -47,6 +53,8 @@ struct lock_actor_context {
   event_broker_actor broker;
   std::shared_ptr<const engine_config> config;
   priority_calculator_ptr calculator;
+  /// Receives holders and waits; null when detection is off.
+  deadlock_detector_actor detector;
 };
 
 /// Spawns the lock actor of `key`. `last_token` is the highest fencing

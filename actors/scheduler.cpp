@@ -354,6 +354,51 @@ void report_stats(scheduler_pointer self, const stats_request& request,
   sink->deliver(std::move(reply));
 }
 
+/// Discards the reply of a release the service makes on its own.
+class discard_sink : public reply_sink {
+public:
+  void deliver(lock_reply) override {
+    // No client waits for this reply.
+  }
+};
+
+/// Hands a detection request to the deadlock detector.
+void detect(scheduler_pointer self, detect_request& request,
+            reply_sink_ptr& sink) {
+  auto& detector = self->state.context->detector;
+  if (!detector) {
+    sink->deliver(make_error_reply(lock_errc::unavailable,
+                                   "deadlock detection is off "
+                                   "(deadlock.enabled: false)"));
+    return;
+  }
+  self->send(detector, std::move(request), std::move(sink));
+}
+
+/// Routes a victim's failure to its lock actor. A resource without a lock
+/// actor has no waiter left to fail.
+void route_fail_waiter(scheduler_pointer self, fail_waiter& order) {
+  auto& state = self->state;
+  auto it = state.resources.find(order.key);
+  if (it != state.resources.end()) {
+    send_to_resource(self, it->second, std::move(order));
+    return;
+  }
+  if (order.deadlock_id != 0 && state.context->detector)
+    self->send(state.context->detector, victim_done_atom::value,
+               order.deadlock_id, false);
+}
+
+/// Releases every lock of a deadlock victim without closing its owner.
+void release_victim_locks(scheduler_pointer self, const std::string& tenant,
+                          const std::string& owner) {
+  release_owner_request request{tenant, owner};
+  for (auto& [key, entry] : self->state.resources)
+    if (key.tenant == tenant && entry.holder.owner == owner)
+      send_to_resource(self, entry, request,
+                       reply_sink_ptr{std::make_shared<discard_sink>()});
+}
+
 void recover(scheduler_pointer self, recovered_state& recovered) {
   auto& state = self->state;
   state.last_tokens = std::move(recovered.token_counters);
@@ -396,6 +441,8 @@ void handle_failed_actor(scheduler_pointer self, const caf::exit_msg& message) {
   // A replacement actor takes over the holder and continues above every
   // token seen. NOTE: requests queued at the failed actor are lost; their
   // reply sinks go with it, and the NATS sinks then reply `unavailable`.
+  // Their waits stay in the deadlock detector's graph, where a cycle
+  // through them ends as `dissolved`.
   auto key = it->second;
   state.resource_by_actor.erase(it);
   logger("engine")->error("lock actor of {} failed: {}; replacing it",
@@ -508,16 +555,16 @@ scheduler_impl(scheduler_pointer self,
     },
     [self](idle_atom, resource_key& key, uint64_t last_token,
            uint64_t handled) { retire(self, key, last_token, handled); },
+    [self](detect_request& request, reply_sink_ptr& sink) {
+      if (!reject_invalid(self, request, sink))
+        detect(self, request, sink);
+    },
+    [self](fail_waiter& order) { route_fail_waiter(self, order); },
+    [self](release_locks_atom, std::string& tenant, std::string& owner) {
+      release_victim_locks(self, tenant, owner);
+    },
   };
 }
-
-/// Discards the reply of a release the service makes on its own.
-class discard_sink : public reply_sink {
-public:
-  void deliver(lock_reply) override {
-    // No client waits for this reply.
-  }
-};
 
 } // namespace
 

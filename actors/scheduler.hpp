@@ -5,6 +5,7 @@
 #include <caf/typed_actor.hpp>
 
 #include "messages/atoms.hpp"
+#include "messages/deadlock.hpp"
 #include "messages/engine.hpp"
 #include "messages/queueing.hpp"
 #include "messages/reply_sink.hpp"
@@ -31,11 +32,14 @@ using scheduler_actor = caf::typed_actor<
   caf::reacts_to<bulk_release_request, reply_sink_ptr>,
   caf::reacts_to<reopen_owner_request, reply_sink_ptr>,
   caf::reacts_to<stats_request, reply_sink_ptr>,
+  caf::reacts_to<detect_request, reply_sink_ptr>,
   caf::reacts_to<holder_update>,
   caf::reacts_to<ticket_queued_atom, std::string, uint32_t>,
   caf::reacts_to<ticket_done_atom, std::string, lock_reply>,
   caf::reacts_to<bulk_step_atom, uint64_t, uint64_t, lock_reply>,
   caf::reacts_to<bulk_commit_atom, uint64_t, bool, std::string>,
-  caf::reacts_to<idle_atom, resource_key, uint64_t, uint64_t>>;
+  caf::reacts_to<idle_atom, resource_key, uint64_t, uint64_t>,
+  caf::reacts_to<fail_waiter>,
+  caf::reacts_to<release_locks_atom, std::string, std::string>>;
 
 } // namespace holdfast

@@ -44,4 +44,20 @@ using owner_saved_atom = caf::atom_constant<caf::atom("ownersaved")>;
 /// Storage writer to lock actor: a batch failed to commit.
 using store_failed_atom = caf::atom_constant<caf::atom("storefail")>;
 
+/// Deadlock detection: the detector's timer and its re-run after a
+/// resolution, the lock actor's answer to a victim's `fail_waiter`, the
+/// scheduler releasing a victim's locks, and the deadline of hook calls.
+using detect_tick_atom = caf::atom_constant<caf::atom("dltick")>;
+using detect_again_atom = caf::atom_constant<caf::atom("dlagain")>;
+using victim_done_atom = caf::atom_constant<caf::atom("dlvictim")>;
+using release_locks_atom = caf::atom_constant<caf::atom("dlrelease")>;
+using hook_deadline_atom = caf::atom_constant<caf::atom("dldeadline")>;
+
+/// Detector to plugin actor: the hook points.
+using before_detection_atom = caf::atom_constant<caf::atom("hkbefore")>;
+using on_detection_atom = caf::atom_constant<caf::atom("hkdetect")>;
+using choose_victim_atom = caf::atom_constant<caf::atom("hkchoose")>;
+using before_resolution_atom = caf::atom_constant<caf::atom("hkapprove")>;
+using after_resolution_atom = caf::atom_constant<caf::atom("hkafter")>;
+
 } // namespace holdfast

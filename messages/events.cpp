@@ -6,9 +6,11 @@ namespace holdfast {
 
 namespace {
 
-constexpr std::array<std::string_view, 7> event_names{
-  "lock.acquired",  "lock.released",  "lock.expired", "lock.wait_timeout",
-  "lock.queued",    "lock.cancelled", "queue.overflow",
+constexpr std::array<std::string_view, 10> event_names{
+  "lock.acquired",     "lock.released",     "lock.expired",
+  "lock.wait_timeout", "lock.queued",       "lock.cancelled",
+  "queue.overflow",    "deadlock.detected", "deadlock.resolved",
+  "deadlock.vetoed",
 };
 
 } // namespace

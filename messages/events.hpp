@@ -7,6 +7,7 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include "messages/deadlock.hpp"
 #include "messages/lock_record.hpp"
 #include "messages/requests.hpp"
 
@@ -23,6 +24,12 @@ enum class event_type : uint8_t {
   lock_cancelled,
   /// A request was rejected because a queue limit was reached.
   queue_overflow,
+  /// A wait-for cycle was found and a victim chosen.
+  deadlock_detected,
+  /// The victim's waiting request failed, or the cycle broke up first.
+  deadlock_resolved,
+  /// A hook vetoed the resolution; the cycle is left alone.
+  deadlock_vetoed,
 };
 
 std::string_view to_string_view(event_type type);
@@ -38,12 +45,15 @@ struct lock_event {
   int64_t timestamp_ms = 0;
   /// Short explanation, such as "released by owner close".
   std::string reason;
+  /// Set for the deadlock events; `record` is then the victim's waiting
+  /// request, or the first member's when no victim was chosen.
+  deadlock_info deadlock;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lock_event& x) {
   return f(caf::meta::type_name("lock_event"), x.type, x.record,
-           x.timestamp_ms, x.reason);
+           x.timestamp_ms, x.reason, x.deadlock);
 }
 
 /// Returns the record of a request that holds no lock yet, for queue

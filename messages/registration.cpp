@@ -1,5 +1,6 @@
 #include "messages/registration.hpp"
 
+#include "messages/deadlock.hpp"
 #include "messages/engine.hpp"
 #include "messages/error_code.hpp"
 #include "messages/events.hpp"
@@ -38,6 +39,14 @@ void register_messages(caf::actor_system_config& config) {
   config.add_message_type<ticket_info>("holdfast::ticket_info");
   config.add_message_type<release_outcome>("holdfast::release_outcome");
   config.add_message_type<queue_stats>("holdfast::queue_stats");
+  config.add_message_type<cycle_member>("holdfast::cycle_member");
+  config.add_message_type<deadlock_info>("holdfast::deadlock_info");
+  config.add_message_type<deadlock_stats>("holdfast::deadlock_stats");
+  config.add_message_type<detect_request>("holdfast::detect_request");
+  config.add_message_type<holder_changed>("holdfast::holder_changed");
+  config.add_message_type<wait_started>("holdfast::wait_started");
+  config.add_message_type<wait_ended>("holdfast::wait_ended");
+  config.add_message_type<fail_waiter>("holdfast::fail_waiter");
 
   auto render = [](uint8_t value, caf::atom_value,
                    const caf::message& context) {

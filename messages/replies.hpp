@@ -6,6 +6,7 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include "messages/deadlock.hpp"
 #include "messages/error_code.hpp"
 #include "messages/lock_record.hpp"
 #include "messages/queueing.hpp"
@@ -21,12 +22,14 @@ struct lock_error {
   lock_record holder;
   /// Every conflicting holder of a bulk try-lock.
   std::vector<lock_record> holders;
+  /// The cycle that `deadlock_victim` and `would_deadlock` refer to.
+  std::vector<cycle_member> cycle;
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lock_error& x) {
   return f(caf::meta::type_name("lock_error"), x.code, x.message, x.field,
-           x.holder, x.holders);
+           x.holder, x.holders, x.cycle);
 }
 
 lock_error make_lock_error(lock_errc code, std::string message,
@@ -36,7 +39,8 @@ lock_error make_lock_error(lock_errc code, std::string message,
 /// decides which of the other fields is set. Acquire, release, renew and
 /// get set `lock`. List and acquire_bulk set `locks`, and release_owner
 /// sets `released`. Acquire_async, ticket and cancel set `ticket`,
-/// release_bulk sets `outcomes`, and stats sets `stats` and `locks`.
+/// release_bulk sets `outcomes`, stats sets `stats` and `locks`, and
+/// detect sets `deadlocks` and `deadlock_counters`.
 struct lock_reply {
   lock_error error;
   lock_record lock;
@@ -49,6 +53,9 @@ struct lock_reply {
   ticket_info ticket;
   std::vector<release_outcome> outcomes;
   queue_stats stats;
+  /// Cycles found by `detect`, and the detector's counters.
+  std::vector<deadlock_info> deadlocks;
+  deadlock_stats deadlock_counters;
 
   bool ok() const noexcept {
     return error.code == lock_errc::none;
@@ -59,7 +66,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, lock_reply& x) {
   return f(caf::meta::type_name("lock_reply"), x.error, x.lock, x.locks,
            x.released, x.waiting, x.reentered, x.ticket, x.outcomes,
-           x.stats);
+           x.stats, x.deadlocks, x.deadlock_counters);
 }
 
 lock_reply make_error_reply(lock_errc code, std::string message,

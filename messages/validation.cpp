@@ -378,4 +378,9 @@ lock_error validate(const stats_request& request,
   return check_tenant(request.tenant, limits);
 }
 
+lock_error validate(const detect_request& request,
+                    const request_limits& limits) {
+  return check_tenant(request.tenant, limits);
+}
+
 } // namespace holdfast

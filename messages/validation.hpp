@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "messages/deadlock.hpp"
 #include "messages/queueing.hpp"
 #include "messages/replies.hpp"
 #include "messages/requests.hpp"
@@ -61,6 +62,8 @@ lock_error validate(const bulk_release_request& request,
 lock_error validate(const reopen_owner_request& request,
                     const request_limits& limits);
 lock_error validate(const stats_request& request,
+                    const request_limits& limits);
+lock_error validate(const detect_request& request,
                     const request_limits& limits);
 
 /// A subject to publish on: tokens of printable ASCII separated by '.',

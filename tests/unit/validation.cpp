@@ -715,6 +715,15 @@ BOOST_AUTO_TEST_CASE(stats_tenant) {
   check_invalid(validate(stats_request{text(65)}, limits), "tenant");
 }
 
+BOOST_AUTO_TEST_CASE(detect_tenant) {
+  check_valid(validate(detect_request{"default"}, limits));
+  check_valid(validate(detect_request{text(64)}, limits));
+  check_invalid(validate(detect_request{""}, limits), "tenant");
+  check_invalid(validate(detect_request{text(65)}, limits), "tenant");
+  check_invalid(validate(detect_request{"team.a"}, limits), "tenant");
+  check_invalid(validate(detect_request{"team*"}, limits), "tenant");
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(metadata_text)
