@@ -239,6 +239,103 @@ void read_log(const reader& in, const YAML::Node& node, log_settings& out) {
   }
 }
 
+// Built-in victim policies, for `deadlock.fallback_policy`.
+constexpr const char* builtin_policies = "youngest, lowest_priority or "
+                                         "fewest_locks";
+
+/// Reads a victim policy; `allow_plugin` admits "plugin:<name>".
+void read_policy(const reader& in, const YAML::Node& node,
+                 const std::string& key, bool allow_plugin,
+                 victim_policy& policy, std::string& plugin_name) {
+  auto text = in.scalar(node, key);
+  if (!text)
+    return;
+  std::string name;
+  auto parsed = parse_victim_policy(*text, name);
+  if (!parsed || (*parsed == victim_policy::plugin && !allow_plugin))
+    in.fail(node, key,
+            "invalid value " + quote(*text) + ": expected "
+                + (allow_plugin ? std::string{"youngest, lowest_priority, "
+                                              "fewest_locks or "
+                                              "plugin:<instance name>"}
+                                : std::string{"a built-in policy: "}
+                                      + builtin_policies));
+  policy = *parsed;
+  plugin_name = name;
+}
+
+void read_deadlock(const reader& in, const YAML::Node& node,
+                   deadlock_settings& out) {
+  in.check_keys(node, "deadlock",
+                {"enabled", "timeout", "policy", "fallback_policy",
+                 "release_victim_locks", "prevention", "hook_timeout",
+                 "max_extension"});
+  in.read(node["enabled"], "deadlock.enabled", out.enabled);
+  in.read(node["timeout"], "deadlock.timeout", out.timeout);
+  read_policy(in, node["policy"], "deadlock.policy", true, out.policy,
+              out.policy_plugin);
+  std::string unused;
+  read_policy(in, node["fallback_policy"], "deadlock.fallback_policy", false,
+              out.fallback, unused);
+  in.read(node["release_victim_locks"], "deadlock.release_victim_locks",
+          out.release_victim_locks);
+  in.read(node["prevention"], "deadlock.prevention", out.prevention);
+  in.read(node["hook_timeout"], "deadlock.hook_timeout", out.hook_timeout);
+  in.read(node["max_extension"], "deadlock.max_extension", out.max_extension);
+}
+
+/// Reads the `settings` mapping of a plugin entry. A list value becomes
+/// its items joined with commas.
+void read_plugin_settings(const reader& in, const YAML::Node& node,
+                          const std::string& prefix, plugin::settings& out) {
+  if (!node.IsMap())
+    in.fail(node, prefix,
+            "expected a mapping of setting names to values or lists");
+  for (const auto& entry : node) {
+    auto name = entry.first.Scalar();
+    auto key = prefix + "." + name;
+    const auto& value = entry.second;
+    if (value.IsNull()) {
+      out[name] = "";
+    } else if (value.IsScalar()) {
+      out[name] = value.Scalar();
+    } else if (value.IsSequence()) {
+      std::string joined;
+      for (const auto& item : value) {
+        if (!item.IsScalar())
+          in.fail(item, key, "expected a list of single values");
+        if (!joined.empty())
+          joined += ',';
+        joined += item.Scalar();
+      }
+      out[name] = joined;
+    } else {
+      in.fail(value, key, "expected a single value or a list of values");
+    }
+  }
+}
+
+void read_plugins(const reader& in, const YAML::Node& node,
+                  std::vector<plugin_config>& out) {
+  if (!node.IsSequence())
+    in.fail(node, "plugins",
+            "expected a list of entries with name, library, factory and "
+            "settings");
+  size_t index = 0;
+  for (const auto& item : node) {
+    auto prefix = "plugins[" + std::to_string(index++) + "]";
+    in.check_keys(item, prefix, {"name", "library", "factory", "settings"});
+    plugin_config entry;
+    in.read(item["name"], prefix + ".name", entry.name);
+    in.read(item["library"], prefix + ".library", entry.library);
+    in.read(item["factory"], prefix + ".factory", entry.factory);
+    auto settings = item["settings"];
+    if (settings.IsDefined() && !settings.IsNull())
+      read_plugin_settings(in, settings, prefix + ".settings", entry.settings);
+    out.push_back(std::move(entry));
+  }
+}
+
 [[noreturn]] void fail_value(const std::string& key, const std::string& value,
                              const std::string& problem) {
   throw config_error("invalid configuration: " + key + " = " + value + ": "
@@ -249,6 +346,61 @@ void validate_log_level(const std::string& key, const std::string& level) {
   if (!is_valid_log_level(level))
     fail_value(key, quote(level),
                "expected trace, debug, info, warn, error, critical or off");
+}
+
+void validate_positive(const std::string& key, std::chrono::milliseconds value,
+                       const std::string& example) {
+  if (value.count() <= 0)
+    fail_value(key, format_duration(value),
+               "expected a positive duration, such as " + example);
+}
+
+void validate_plugins(const std::vector<plugin_config>& plugins) {
+  for (size_t index = 0; index < plugins.size(); ++index) {
+    const auto& entry = plugins[index];
+    auto prefix = "plugins[" + std::to_string(index) + "]";
+    if (entry.name.empty())
+      fail_value(prefix + ".name", quote(""),
+                 "expected an instance name, unique among the plugins");
+    for (size_t other = 0; other < index; ++other)
+      if (plugins[other].name == entry.name)
+        fail_value(prefix + ".name", quote(entry.name),
+                   "plugins[" + std::to_string(other)
+                       + "] has the same name; give each instance its own");
+    if (entry.library.empty())
+      fail_value(prefix + ".library", quote(""),
+                 "expected the path of the plugin's shared library");
+    if (entry.factory.empty())
+      fail_value(prefix + ".factory", quote(""),
+                 "expected the name of a factory the library registers");
+  }
+}
+
+void validate_deadlock(const deadlock_settings& deadlock,
+                       const std::vector<plugin_config>& plugins) {
+  validate_positive("deadlock.timeout", deadlock.timeout, "1s");
+  validate_positive("deadlock.hook_timeout", deadlock.hook_timeout, "1s");
+  if (deadlock.max_extension.count() < 0)
+    fail_value("deadlock.max_extension",
+               format_duration(deadlock.max_extension),
+               "expected zero or a positive duration, such as 30s");
+  if (deadlock.fallback == victim_policy::plugin)
+    fail_value("deadlock.fallback_policy", quote("plugin"),
+               std::string{"expected a built-in policy: "} + builtin_policies);
+  if (deadlock.policy != victim_policy::plugin)
+    return;
+
+  std::vector<std::string> names;
+  for (const auto& entry : plugins) {
+    if (entry.name == deadlock.policy_plugin)
+      return;
+    names.push_back(entry.name);
+  }
+  fail_value("deadlock.policy", quote("plugin:" + deadlock.policy_plugin),
+             "no plugin instance has this name; "
+                 + (names.empty()
+                        ? std::string{"the plugins list is empty"}
+                        : "the configured instances are " + join(names)));
 }
 
 } // namespace
@@ -273,7 +425,9 @@ app_config parse_config(const std::string& yaml, const std::string& origin) {
     return result;
   reader in{origin};
   const YAML::Node& top = root;
-  in.check_keys(top, "", {"nats", "storage", "locks", "queue", "log"});
+  in.check_keys(
+      top, "",
+      {"nats", "storage", "locks", "queue", "log", "deadlock", "plugins"});
   auto present = [](const YAML::Node& node) {
     return node.IsDefined() && !node.IsNull();
   };
@@ -287,6 +441,10 @@ app_config parse_config(const std::string& yaml, const std::string& origin) {
     read_queue(in, top["queue"], result.queue);
   if (present(top["log"]))
     read_log(in, top["log"], result.log);
+  if (present(top["deadlock"]))
+    read_deadlock(in, top["deadlock"], result.deadlock);
+  if (present(top["plugins"]))
+    read_plugins(in, top["plugins"], result.plugins);
   return result;
 }
 
@@ -388,6 +546,9 @@ void validate(const app_config& config) {
                  "unknown logger; expected one of " + join(logger_names()));
     validate_log_level("log.levels." + name, level);
   }
+
+  validate_plugins(config.plugins);
+  validate_deadlock(config.deadlock, config.plugins);
 }
 
 engine_config make_engine_config(const app_config& config) {
@@ -404,6 +565,7 @@ engine_config make_engine_config(const app_config& config) {
   result.priorities.workspace_weights = config.queue.workspace_weights;
   result.priorities.emergency_users.insert(
     config.queue.emergency_users.begin(), config.queue.emergency_users.end());
+  result.deadlock = config.deadlock;
   return result;
 }
 

@@ -8,8 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "actors/deadlock_settings.hpp"
 #include "actors/engine.hpp"
 #include "actors/store_factory.hpp"
+#include "apps/plugin_loader.hpp"
 
 namespace holdfast {
 
@@ -72,6 +74,11 @@ struct app_config {
   lock_settings locks;
   queue_settings queue;
   log_settings log;
+  /// Deadlock detection; `deadlock.hooks` stays empty here because
+  /// `load_plugins` creates the instances from `plugins`.
+  deadlock_settings deadlock;
+  /// Plugin instances, in configuration order.
+  std::vector<plugin_config> plugins;
 
   /// Returns `nats.managed.data_dir`, or its default below the storage path.
   std::string managed_nats_data_dir() const;
@@ -112,7 +119,8 @@ void apply_overrides(app_config& config, const config_overrides& overrides);
 /// the first offending key and its value.
 void validate(const app_config& config);
 
-/// Translates the lock settings into the engine's settings.
+/// Translates the lock, queue and deadlock settings into the engine's
+/// settings. The deadlock hooks stay empty; see `load_plugins`.
 engine_config make_engine_config(const app_config& config);
 
 } // namespace holdfast

@@ -8,8 +8,8 @@
 namespace holdfast {
 
 const std::vector<std::string>& logger_names() {
-  static const std::vector<std::string> names{"app", "engine", "store", "nats",
-                                              "managed-nats"};
+  static const std::vector<std::string> names{
+    "app", "engine", "store", "nats", "managed-nats", "deadlock", "plugin"};
   return names;
 }
 

@@ -7,6 +7,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <utility>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -19,6 +20,7 @@
 #include "actors/store_factory.hpp"
 #include "apps/logging.hpp"
 #include "apps/managed_nats.hpp"
+#include "apps/plugin_loader.hpp"
 #include "apps/signals.hpp"
 #include "bridges/nats_bridge.hpp"
 #include "bridges/nats_support.hpp"
@@ -139,10 +141,19 @@ int run_serve(const serve_options& options) {
       return 2;
     }
 
+    auto engine_settings = make_engine_config(config);
+    try {
+      engine_settings.deadlock.hooks = load_plugins(config.plugins, url);
+    } catch (const plugin_load_error& e) {
+      log->error("{}", e.what());
+      svc.stop();
+      return 2;
+    }
+
     svc.actor_config = std::make_unique<service_actor_config>();
     svc.system = std::make_unique<caf::actor_system>(*svc.actor_config);
     svc.engine
-        = start_engine(*svc.system, *svc.store, make_engine_config(config));
+        = start_engine(*svc.system, *svc.store, std::move(engine_settings));
 
     bridge_config bridge_settings;
     bridge_settings.url = url;

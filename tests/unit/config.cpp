@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <ostream>
 #include <string>
 
 #include "apps/config.hpp"
@@ -10,6 +11,15 @@
 
 using namespace holdfast;
 using namespace std::chrono_literals;
+
+namespace holdfast {
+
+// Lets BOOST_TEST print policies in failure messages.
+std::ostream& boost_test_print_type(std::ostream& out, victim_policy policy) {
+  return out << to_string_view(policy);
+}
+
+} // namespace holdfast
 
 namespace {
 
@@ -74,6 +84,25 @@ void check_defaults(const app_config& config) {
   BOOST_TEST(config.locks.idle_retire_after.count() == 30'000);
   BOOST_TEST(config.log.level == "info");
   BOOST_TEST(config.log.levels.empty());
+  BOOST_TEST(config.deadlock.enabled);
+  BOOST_TEST(config.deadlock.timeout.count() == 1'000);
+  BOOST_TEST(config.deadlock.policy == victim_policy::youngest);
+  BOOST_TEST(config.deadlock.policy_plugin == "");
+  BOOST_TEST(config.deadlock.fallback == victim_policy::youngest);
+  BOOST_TEST(!config.deadlock.release_victim_locks);
+  BOOST_TEST(!config.deadlock.prevention);
+  BOOST_TEST(config.deadlock.hook_timeout.count() == 1'000);
+  BOOST_TEST(config.deadlock.max_extension.count() == 30'000);
+  BOOST_TEST(config.deadlock.hooks.empty());
+  BOOST_TEST(config.plugins.empty());
+}
+
+/// Returns a valid plugin entry named `name`.
+plugin_config plugin_entry(const std::string& name) {
+  return plugin_config{name,
+                       "build/plugins/libholdfast_nats_notify.so",
+                       "nats_notify",
+                       {{"subject", "notes"}}};
 }
 
 } // namespace
@@ -91,8 +120,9 @@ BOOST_AUTO_TEST_CASE(defaults_from_empty_text) {
 }
 
 BOOST_AUTO_TEST_CASE(defaults_from_empty_sections) {
-  check_defaults(parse("nats:\nstorage:\nlocks:\nlog:\n"));
-  check_defaults(parse("nats: {}\nstorage: {}\nlocks: {}\nlog: {}\n"));
+  check_defaults(parse("nats:\nstorage:\nlocks:\nlog:\ndeadlock:\nplugins:\n"));
+  check_defaults(parse("nats: {}\nstorage: {}\nlocks: {}\nlog: {}\n"
+                       "deadlock: {}\nplugins: []\n"));
 }
 
 BOOST_AUTO_TEST_CASE(defaults_pass_validation) {
@@ -203,6 +233,85 @@ BOOST_AUTO_TEST_CASE(engine_config_takes_lock_settings) {
   BOOST_TEST(engine.limits.max_wait_ms == 600'000);
   BOOST_TEST(engine.idle_retire_after.count() == 5'000);
   BOOST_TEST(static_cast<bool>(engine.now_ms));
+}
+
+BOOST_AUTO_TEST_CASE(deadlock_keys) {
+  auto config = parse("deadlock:\n"
+                      "  enabled: false\n"
+                      "  timeout: 250ms\n"
+                      "  policy: lowest_priority\n"
+                      "  fallback_policy: fewest_locks\n"
+                      "  release_victim_locks: true\n"
+                      "  prevention: yes\n"
+                      "  hook_timeout: 2s\n"
+                      "  max_extension: 1m\n");
+  const auto& deadlock = config.deadlock;
+  BOOST_TEST(!deadlock.enabled);
+  BOOST_TEST(deadlock.timeout.count() == 250);
+  BOOST_TEST(deadlock.policy == victim_policy::lowest_priority);
+  BOOST_TEST(deadlock.policy_plugin == "");
+  BOOST_TEST(deadlock.fallback == victim_policy::fewest_locks);
+  BOOST_TEST(deadlock.release_victim_locks);
+  BOOST_TEST(deadlock.prevention);
+  BOOST_TEST(deadlock.hook_timeout.count() == 2'000);
+  BOOST_TEST(deadlock.max_extension.count() == 60'000);
+}
+
+BOOST_AUTO_TEST_CASE(deadlock_plugin_policy) {
+  auto config = parse("deadlock:\n  policy: plugin:chooser\n");
+  BOOST_TEST(config.deadlock.policy == victim_policy::plugin);
+  BOOST_TEST(config.deadlock.policy_plugin == "chooser");
+}
+
+BOOST_AUTO_TEST_CASE(plugins_keys) {
+  auto config
+      = parse("plugins:\n"
+              "  - name: prod-approval\n"
+              "    library: build/plugins/libholdfast_nats_approval.so\n"
+              "    factory: nats_approval\n"
+              "    settings:\n"
+              "      subject: holdfast.approvals\n"
+              "      workspaces: [prod, infra/staging]\n"
+              "      timeout: 30s\n"
+              "      url:\n"
+              "  - name: bare\n"
+              "    library: libbare.so\n"
+              "    factory: bare\n");
+  BOOST_TEST_REQUIRE(config.plugins.size() == 2u);
+  const auto& first = config.plugins[0];
+  BOOST_TEST(first.name == "prod-approval");
+  BOOST_TEST(first.library == "build/plugins/libholdfast_nats_approval.so");
+  BOOST_TEST(first.factory == "nats_approval");
+  BOOST_TEST(first.settings.size() == 4u);
+  BOOST_TEST(first.settings.at("subject") == "holdfast.approvals");
+  BOOST_TEST(first.settings.at("workspaces") == "prod,infra/staging");
+  BOOST_TEST(first.settings.at("timeout") == "30s");
+  BOOST_TEST(first.settings.at("url") == "");
+  const auto& second = config.plugins[1];
+  BOOST_TEST(second.name == "bare");
+  BOOST_TEST(second.settings.empty());
+}
+
+BOOST_AUTO_TEST_CASE(engine_config_takes_deadlock_settings) {
+  auto config = parse("deadlock:\n"
+                      "  timeout: 3s\n"
+                      "  policy: plugin:chooser\n"
+                      "  fallback_policy: lowest_priority\n"
+                      "  release_victim_locks: true\n"
+                      "  prevention: true\n"
+                      "  hook_timeout: 500ms\n"
+                      "  max_extension: 10s\n");
+  auto engine = make_engine_config(config);
+  BOOST_TEST(engine.deadlock.enabled);
+  BOOST_TEST(engine.deadlock.timeout.count() == 3'000);
+  BOOST_TEST(engine.deadlock.policy == victim_policy::plugin);
+  BOOST_TEST(engine.deadlock.policy_plugin == "chooser");
+  BOOST_TEST(engine.deadlock.fallback == victim_policy::lowest_priority);
+  BOOST_TEST(engine.deadlock.release_victim_locks);
+  BOOST_TEST(engine.deadlock.prevention);
+  BOOST_TEST(engine.deadlock.hook_timeout.count() == 500);
+  BOOST_TEST(engine.deadlock.max_extension.count() == 10'000);
+  BOOST_TEST(engine.deadlock.hooks.empty());
 }
 
 BOOST_AUTO_TEST_SUITE_END()
@@ -338,6 +447,90 @@ BOOST_AUTO_TEST_CASE(file_errors_name_file_and_line) {
   BOOST_TEST(contains(message, "log.colour"));
 }
 
+BOOST_AUTO_TEST_CASE(unknown_deadlock_key) {
+  auto message = parse_error("deadlock:\n  timout: 1s\n");
+  BOOST_TEST(contains(message, "test.yaml:2"));
+  BOOST_TEST(contains(message, "deadlock.timout"));
+  BOOST_TEST(contains(message, "unknown key"));
+}
+
+BOOST_AUTO_TEST_CASE(bad_deadlock_values) {
+  auto message = parse_error("deadlock:\n  timeout: soon\n");
+  BOOST_TEST(contains(message, "test.yaml:2"));
+  BOOST_TEST(contains(message, "deadlock.timeout"));
+  BOOST_TEST(contains(message, "\"soon\""));
+  message = parse_error("deadlock:\n  hook_timeout: 1\n");
+  BOOST_TEST(contains(message, "deadlock.hook_timeout"));
+  message = parse_error("deadlock:\n  max_extension: long\n");
+  BOOST_TEST(contains(message, "deadlock.max_extension"));
+  message = parse_error("deadlock:\n  prevention: sometimes\n");
+  BOOST_TEST(contains(message, "deadlock.prevention"));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_policy) {
+  auto message = parse_error("deadlock:\n  policy: oldest\n");
+  BOOST_TEST(contains(message, "test.yaml:2"));
+  BOOST_TEST(contains(message, "deadlock.policy"));
+  BOOST_TEST(contains(message, "\"oldest\""));
+  BOOST_TEST(contains(message, "plugin:<instance name>"));
+  message = parse_error("deadlock:\n  policy: \"plugin:\"\n");
+  BOOST_TEST(contains(message, "deadlock.policy"));
+}
+
+BOOST_AUTO_TEST_CASE(fallback_policy_must_be_builtin) {
+  auto message = parse_error("deadlock:\n  fallback_policy: plugin:chooser\n");
+  BOOST_TEST(contains(message, "test.yaml:2"));
+  BOOST_TEST(contains(message, "deadlock.fallback_policy"));
+  BOOST_TEST(contains(message, "\"plugin:chooser\""));
+  BOOST_TEST(contains(message, "built-in policy"));
+}
+
+BOOST_AUTO_TEST_CASE(plugins_must_be_a_list) {
+  auto message = parse_error("plugins:\n  name: a\n");
+  BOOST_TEST(contains(message, "test.yaml:2"));
+  BOOST_TEST(contains(message, "plugins"));
+  BOOST_TEST(contains(message, "expected a list"));
+}
+
+BOOST_AUTO_TEST_CASE(unknown_plugin_key) {
+  auto message = parse_error("plugins:\n"
+                             "  - name: a\n"
+                             "    library: liba.so\n"
+                             "    factory: a\n"
+                             "  - name: b\n"
+                             "    libary: libb.so\n");
+  BOOST_TEST(contains(message, "test.yaml:6"));
+  BOOST_TEST(contains(message, "plugins[1].libary"));
+  BOOST_TEST(contains(message, "name, library, factory, settings"));
+}
+
+BOOST_AUTO_TEST_CASE(plugin_entry_must_be_a_mapping) {
+  auto message = parse_error("plugins:\n  - liba.so\n");
+  BOOST_TEST(contains(message, "plugins[0]"));
+  BOOST_TEST(contains(message, "expected a mapping"));
+}
+
+BOOST_AUTO_TEST_CASE(plugin_settings_are_values_or_lists) {
+  auto message = parse_error("plugins:\n"
+                             "  - name: a\n"
+                             "    settings:\n"
+                             "      nested:\n"
+                             "        key: value\n");
+  BOOST_TEST(contains(message, "test.yaml:5"));
+  BOOST_TEST(contains(message, "plugins[0].settings.nested"));
+  BOOST_TEST(contains(message, "expected a single value or a list"));
+  message = parse_error("plugins:\n"
+                        "  - name: a\n"
+                        "    settings:\n"
+                        "      list: [a, [b]]\n");
+  BOOST_TEST(contains(message, "plugins[0].settings.list"));
+  message = parse_error("plugins:\n  - name: a\n    settings: [a]\n");
+  BOOST_TEST(contains(message, "plugins[0].settings"));
+  BOOST_TEST(contains(message, "expected a mapping"));
+  message = parse_error("plugins:\n  - name: [a]\n");
+  BOOST_TEST(contains(message, "plugins[0].name"));
+}
+
 BOOST_AUTO_TEST_SUITE_END()
 
 BOOST_AUTO_TEST_SUITE(config_validation)
@@ -446,6 +639,69 @@ BOOST_AUTO_TEST_CASE(parse_accepts_what_validate_rejects) {
   auto config = parse("storage:\n  backend: disk\n");
   BOOST_TEST(config.storage.backend == "disk");
   BOOST_TEST(contains(validation_error(config), "storage.backend"));
+}
+
+BOOST_AUTO_TEST_CASE(deadlock_durations_positive) {
+  app_config config;
+  config.deadlock.timeout = 0ms;
+  auto message = validation_error(config);
+  BOOST_TEST(contains(message, "deadlock.timeout"));
+  BOOST_TEST(contains(message, "positive"));
+  config.deadlock.timeout = 1ms;
+  config.deadlock.hook_timeout = 0ms;
+  BOOST_TEST(contains(validation_error(config), "deadlock.hook_timeout"));
+  config.deadlock.hook_timeout = 1ms;
+  config.deadlock.max_extension = 0ms;
+  BOOST_TEST(validation_error(config) == "");
+}
+
+BOOST_AUTO_TEST_CASE(fallback_policy_plugin_rejected) {
+  app_config config;
+  config.deadlock.fallback = victim_policy::plugin;
+  BOOST_TEST(contains(validation_error(config), "deadlock.fallback_policy"));
+}
+
+BOOST_AUTO_TEST_CASE(policy_plugin_must_be_configured) {
+  auto config = parse("deadlock:\n  policy: plugin:chooser\n");
+  auto message = validation_error(config);
+  BOOST_TEST(contains(message, "deadlock.policy"));
+  BOOST_TEST(contains(message, "\"plugin:chooser\""));
+  BOOST_TEST(contains(message, "the plugins list is empty"));
+  config.plugins = {plugin_entry("notes"), plugin_entry("audit")};
+  message = validation_error(config);
+  BOOST_TEST(contains(message, "\"plugin:chooser\""));
+  BOOST_TEST(contains(message, "the configured instances are notes, audit"));
+  config.plugins.push_back(plugin_entry("chooser"));
+  BOOST_TEST(validation_error(config) == "");
+}
+
+BOOST_AUTO_TEST_CASE(plugin_names_unique) {
+  app_config config;
+  config.plugins
+      = {plugin_entry("notes"), plugin_entry("audit"), plugin_entry("notes")};
+  auto message = validation_error(config);
+  BOOST_TEST(contains(message, "plugins[2].name"));
+  BOOST_TEST(contains(message, "\"notes\""));
+  BOOST_TEST(contains(message, "plugins[0] has the same name"));
+}
+
+BOOST_AUTO_TEST_CASE(plugin_fields_required) {
+  app_config config;
+  config.plugins = {plugin_entry("")};
+  BOOST_TEST(contains(validation_error(config), "plugins[0].name"));
+  config.plugins = {plugin_entry("notes")};
+  config.plugins[0].library = "";
+  BOOST_TEST(contains(validation_error(config), "plugins[0].library"));
+  config.plugins[0].library = "libnotes.so";
+  config.plugins[0].factory = "";
+  BOOST_TEST(contains(validation_error(config), "plugins[0].factory"));
+  config.plugins[0].factory = "nats_notify";
+  BOOST_TEST(validation_error(config) == "");
+}
+
+BOOST_AUTO_TEST_CASE(parsed_plugin_without_library_fails_validation) {
+  auto config = parse("plugins:\n  - name: a\n    factory: a\n");
+  BOOST_TEST(contains(validation_error(config), "plugins[0].library"));
 }
 
 BOOST_AUTO_TEST_SUITE_END()
