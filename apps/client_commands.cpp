@@ -278,6 +278,32 @@ int run_events(const events_flags& flags) {
   return exit_status::ok;
 }
 
+/// Returns the text output of `deadlock detect`, the cycles found and then
+/// the counters.
+std::string format_detect_result(const std::string& tenant,
+                                 const lock_reply& reply) {
+  const auto& deadlocks = reply.deadlocks;
+  std::string text = "tenant " + tenant + ": ";
+  if (deadlocks.empty())
+    text += "no deadlocks found\n";
+  else
+    text += std::to_string(deadlocks.size())
+            + (deadlocks.size() == 1 ? " deadlock" : " deadlocks") + " found\n";
+  for (const auto& deadlock : deadlocks)
+    text += describe_deadlock(deadlock) + '\n';
+  return text + '\n' + format_deadlock_stats(reply.deadlock_counters);
+}
+
+int run_detect(const client_flags& flags) {
+  auto client = connect_client(flags, request_verb::detect);
+  if (!client)
+    return exit_status::unavailable;
+  auto reply = client->detect(flags.tenant);
+  return print_outcome(flags, request_verb::detect, reply, [&] {
+    return format_detect_result(flags.tenant, reply);
+  });
+}
+
 /// Returns the wire names of all event types, comma-separated.
 std::string known_event_types() {
   std::string result;
@@ -454,6 +480,22 @@ void add_events_command(CLI::App& app, command_action& action) {
   add_client_flags(*events, args->client);
   events->callback(
       [&action, args] { action = [args] { return run_events(*args); }; });
+}
+
+void add_deadlock_command(CLI::App& app, command_action& action) {
+  auto deadlock = app.add_subcommand(
+      "deadlock", "find deadlocks between lock owners that wait for each "
+                  "other");
+  deadlock->require_subcommand(1);
+
+  auto detect = deadlock->add_subcommand(
+      "detect", "search the tenant for deadlocks now, however long the "
+                "requests have waited, and print each cycle and the "
+                "detector's counters");
+  auto args = std::make_shared<client_flags>();
+  add_client_flags(*detect, *args);
+  detect->callback(
+      [&action, args] { action = [args] { return run_detect(*args); }; });
 }
 
 } // namespace holdfast

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   add_serve_command(app, action);
   holdfast::add_lock_commands(app, action);
   holdfast::add_events_command(app, action);
+  holdfast::add_deadlock_command(app, action);
   holdfast::add_stats_command(app, action);
   holdfast::add_run_command(app, action);
   try {

@@ -48,6 +48,57 @@ std::string format_table(const std::vector<std::vector<std::string>>& rows) {
   return result;
 }
 
+std::string count_of(uint64_t count, const std::string& noun) {
+  return std::to_string(count) + ' ' + noun + (count == 1 ? "" : "s");
+}
+
+/// Returns the deadlock part of a deadlock event on one line, such as
+/// ` deadlock=7 victim=pr-2 ... cycle="a waits for ...; b waits for ..."`.
+std::string describe_event_deadlock(const lock_event& event) {
+  const auto& deadlock = event.deadlock;
+  std::string result = " deadlock=" + std::to_string(deadlock.id);
+  if (!deadlock.victim.empty())
+    result += " victim=" + deadlock.victim;
+  if (!deadlock.policy.empty())
+    result += " policy=" + deadlock.policy;
+  if (!deadlock.outcome.empty())
+    result += " outcome=" + deadlock.outcome;
+  if (deadlock.released_locks)
+    result += " released_locks=true";
+  if (!deadlock.reason.empty() && deadlock.reason != event.reason)
+    result += " deadlock_reason=\"" + deadlock.reason + '"';
+  std::string cycle;
+  const auto& members = deadlock.cycle;
+  for (size_t i = 0; i < members.size(); ++i) {
+    if (!cycle.empty())
+      cycle += "; ";
+    cycle += describe_cycle_member(members[i],
+                                   members[(i + 1) % members.size()].owner);
+  }
+  if (!cycle.empty())
+    result += " cycle=\"" + cycle + '"';
+  return result;
+}
+
+bool is_deadlock_event(event_type type) {
+  return type == event_type::deadlock_detected
+         || type == event_type::deadlock_resolved
+         || type == event_type::deadlock_vetoed;
+}
+
+/// Returns what a client should do after a deadlock error, or an empty
+/// string for other codes.
+std::string deadlock_hint(lock_errc code) {
+  if (code == lock_errc::deadlock_victim)
+    return "this request was chosen to break the cycle: release the locks "
+           "its owner still holds and retry later";
+  if (code == lock_errc::would_deadlock)
+    return "the request was rejected instead of waiting, because its wait "
+           "would close this cycle: retry later, or release the locks of "
+           "its owner first";
+  return {};
+}
+
 /// Renders milliseconds of waiting, such as "1500ms" or "3s".
 std::string format_wait(double wait_ms) {
   auto rounded = std::llround(wait_ms);
@@ -160,6 +211,63 @@ std::string describe_ticket(const ticket_info& ticket, int64_t now_ms) {
   return result + std::string{to_string_view(ticket.state)};
 }
 
+std::string describe_cycle_member(const cycle_member& member,
+                                  const std::string& holder) {
+  return member.owner + " waits for " + resource_name(member.key) + " held by "
+         + holder + " (" + std::string{to_string_view(member.level)}
+         + ", waited "
+         + format_duration(std::chrono::milliseconds{member.waited_ms})
+         + ", holds " + count_of(member.locks_held, "lock") + ")";
+}
+
+std::string format_cycle(const std::vector<cycle_member>& cycle,
+                         const std::string& indent) {
+  std::string result;
+  for (size_t i = 0; i < cycle.size(); ++i)
+    result += indent
+              + describe_cycle_member(cycle[i],
+                                      cycle[(i + 1) % cycle.size()].owner)
+              + '\n';
+  return result;
+}
+
+std::string describe_deadlock(const deadlock_info& deadlock) {
+  std::string result = "deadlock " + std::to_string(deadlock.id) + ": "
+                       + count_of(deadlock.cycle.size(), "owner");
+  if (deadlock.victim.empty())
+    result += ", no victim chosen yet";
+  else
+    result += ", victim " + deadlock.victim;
+  if (!deadlock.policy.empty())
+    result += " (policy " + deadlock.policy + ")";
+  result
+      += deadlock.outcome.empty() ? ", open" : ", outcome " + deadlock.outcome;
+  if (deadlock.released_locks)
+    result += ", locks of the victim released";
+  if (!deadlock.reason.empty())
+    result += "\n  reason: " + deadlock.reason;
+  auto members = format_cycle(deadlock.cycle, "  ");
+  if (!members.empty()) {
+    members.pop_back();
+    result += '\n' + members;
+  }
+  return result;
+}
+
+std::string format_deadlock_stats(const deadlock_stats& stats) {
+  std::string result = "detection runs since the service started: "
+                       + std::to_string(stats.runs) + '\n';
+  result += "deadlocks: " + std::to_string(stats.detected) + " detected, "
+            + std::to_string(stats.resolved) + " resolved, "
+            + std::to_string(stats.vetoed) + " vetoed, "
+            + std::to_string(stats.dissolved) + " dissolved\n";
+  result += "requests rejected with would_deadlock: "
+            + std::to_string(stats.prevented) + '\n';
+  result += "hook calls: " + std::to_string(stats.hook_timeouts)
+            + " timed out, " + std::to_string(stats.hook_errors) + " failed";
+  return result;
+}
+
 std::string describe_event(const lock_event& event) {
   const auto& record = event.record;
   std::string result = format_time(event.timestamp_ms) + ' '
@@ -173,6 +281,8 @@ std::string describe_event(const lock_event& event) {
     result += " token=" + std::to_string(record.token);
   if (!event.reason.empty())
     result += " reason=\"" + event.reason + '"';
+  if (is_deadlock_event(event.type))
+    result += describe_event_deadlock(event);
   return result;
 }
 
@@ -198,6 +308,13 @@ std::string describe_error(const lock_error& error) {
     for (const auto& holder : error.holders)
       result += "\n  held: " + describe_lock(holder, now, false);
   }
+  if (!error.cycle.empty()) {
+    auto members = format_cycle(error.cycle, "    ");
+    members.pop_back();
+    result += "\n  cycle:\n" + members;
+  }
+  if (auto hint = deadlock_hint(error.code); !hint.empty())
+    result += "\n  " + hint;
   return result;
 }
 

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "messages/deadlock.hpp"
 #include "messages/events.hpp"
 #include "messages/lock_record.hpp"
 #include "messages/queueing.hpp"
@@ -40,15 +41,38 @@ std::string format_queue_stats(const queue_stats& stats);
 /// lock id, because only its requester has the ticket id.
 std::string describe_ticket(const ticket_info& ticket, int64_t now_ms);
 
-/// One line per event: time, type, resource, owner, token and reason.
+/// One line about a member of a wait-for cycle, such as "pr-1 waits for
+/// network/prod held by pr-2 (high, waited 1250ms, holds 1 lock)", where
+/// `holder` is the owner of the next member.
+std::string describe_cycle_member(const cycle_member& member,
+                                  const std::string& holder);
+
+/// One line per member of `cycle`, each starting with `indent` and ending
+/// with a newline.
+std::string format_cycle(const std::vector<cycle_member>& cycle,
+                         const std::string& indent);
+
+/// A deadlock over several lines: id, victim, policy and outcome, the
+/// reason if any, then one indented line per cycle member. No trailing
+/// newline.
+std::string describe_deadlock(const deadlock_info& deadlock);
+
+/// Counters of the deadlock detector, one fact per line, without a
+/// trailing newline.
+std::string format_deadlock_stats(const deadlock_stats& stats);
+
+/// One line per event: time, type, resource, owner, token and reason, and
+/// for deadlock events the deadlock id, victim, policy, outcome and cycle.
 std::string describe_event(const lock_event& event);
 
 /// Short form of a failed request: "<code>: <message> (field: F)".
 std::string format_error(const lock_error& error);
 
 /// The stderr line of a failed request:
-/// "error: <code>: <message> (field: F)", plus the holder on conflict and
-/// one line per conflicting holder of a bulk acquisition.
+/// "error: <code>: <message> (field: F)", plus the holder on conflict, one
+/// line per conflicting holder of a bulk acquisition, and for
+/// `deadlock_victim` and `would_deadlock` one line per cycle member and
+/// what to do next.
 std::string describe_error(const lock_error& error);
 
 } // namespace holdfast

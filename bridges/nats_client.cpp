@@ -271,6 +271,12 @@ lock_reply nats_client::stats(stats_request request) {
               options_.timeout);
 }
 
+lock_reply nats_client::detect(std::string tenant) {
+  detect_request request{std::move(tenant)};
+  return call(impl_->connection, options_, request_verb::detect, request,
+              options_.timeout);
+}
+
 std::string nats_client::new_inbox() {
   natsInbox* inbox = nullptr;
   auto status = natsInbox_Create(&inbox);

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "bridges/wire_encoding.hpp"
+#include "messages/deadlock.hpp"
 #include "messages/events.hpp"
 #include "messages/queueing.hpp"
 #include "messages/replies.hpp"
@@ -68,6 +69,12 @@ public:
   lock_reply release_bulk(bulk_release_request request);
   lock_reply reopen_owner(reopen_owner_request request);
   lock_reply stats(stats_request request);
+
+  /// Asks the service to search for deadlocks in `tenant` now, regardless
+  /// of how long the requests have waited. An empty tenant means the
+  /// client's tenant. The reply carries `deadlocks` and
+  /// `deadlock_counters`.
+  lock_reply detect(std::string tenant = {});
 
   /// Returns a new unique subject for `subscribe_replies`, such as
   /// "_INBOX.<random>".

@@ -130,6 +130,10 @@ std::string describe(const stats_request& request) {
   return "stats tenant=" + request.tenant;
 }
 
+std::string describe(const detect_request& request) {
+  return "detect tenant=" + request.tenant;
+}
+
 } // namespace
 
 /// State of one request while the router handles it. The views point into
@@ -233,6 +237,9 @@ void request_router::dispatch(const request_context& context) {
     break;
   case request_verb::stats:
     forward<stats_request>(context);
+    break;
+  case request_verb::detect:
+    forward<detect_request>(context);
     break;
   }
 }

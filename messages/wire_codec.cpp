@@ -22,11 +22,10 @@ namespace holdfast {
 
 namespace {
 
-constexpr std::array<std::string_view, 13> verb_names{
-    "acquire",       "release",      "renew",        "get",
-    "list",          "release_owner", "acquire_async", "ticket",
-    "cancel",        "acquire_bulk", "release_bulk", "reopen_owner",
-    "stats",
+constexpr std::array<std::string_view, 14> verb_names{
+    "acquire",       "release",       "renew",  "get",    "list",
+    "release_owner", "acquire_async", "ticket", "cancel", "acquire_bulk",
+    "release_bulk",  "reopen_owner",  "stats",  "detect",
 };
 
 static_assert(verb_names.size() == request_verb_count,
@@ -100,6 +99,24 @@ struct is_ticket_failure : std::false_type {};
 
 template <class Ticket>
 struct is_ticket_failure<ticket_failure<Ticket>> : std::true_type {};
+
+/// The `deadlock` map of an event, which exists only for the deadlock event
+/// types.
+template <class Event>
+struct event_deadlock {
+  Event& event;
+};
+
+template <class Event>
+event_deadlock<Event> deadlock_of(Event& event) {
+  return {event};
+}
+
+bool is_deadlock_event(event_type type) {
+  return type == event_type::deadlock_detected
+         || type == event_type::deadlock_resolved
+         || type == event_type::deadlock_vetoed;
+}
 
 /// Queue depths, a vector indexed by priority on the C++ side and a map
 /// from priority name to depth on the wire.
@@ -231,6 +248,46 @@ void wire_fields(Visitor&, T&) {
   // The tenant travels in the subject, so the body is the empty map.
 }
 
+template <class Visitor, class T, if_wire_type<T, detect_request> = 0>
+void wire_fields(Visitor&, T&) {
+  // The tenant travels in the subject, so the body is the empty map.
+}
+
+/// The tenant of a member's resource is not sent, because a cycle never
+/// leaves its tenant.
+template <class Visitor, class T, if_wire_type<T, cycle_member> = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("owner", x.owner);
+  f("project", x.key.project);
+  f("workspace", x.key.workspace);
+  f("priority", x.level);
+  f("waited_ms", x.waited_ms);
+  f("locks_held", x.locks_held);
+}
+
+template <class Visitor, class T, if_wire_type<T, deadlock_info> = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("id", x.id);
+  f("cycle", x.cycle);
+  f("victim", x.victim);
+  f("policy", x.policy);
+  f("outcome", x.outcome);
+  f("released_locks", x.released_locks);
+  f("reason", x.reason);
+}
+
+template <class Visitor, class T, if_wire_type<T, deadlock_stats> = 0>
+void wire_fields(Visitor& f, T& x) {
+  f("runs", x.runs);
+  f("detected", x.detected);
+  f("resolved", x.resolved);
+  f("vetoed", x.vetoed);
+  f("dissolved", x.dissolved);
+  f("prevented", x.prevented);
+  f("hook_timeouts", x.hook_timeouts);
+  f("hook_errors", x.hook_errors);
+}
+
 template <class Visitor, class T, if_wire_type<T, lock_error> = 0>
 void wire_fields(Visitor& f, T& x) {
   f("code", x.code);
@@ -238,6 +295,7 @@ void wire_fields(Visitor& f, T& x) {
   f("field", as_optional(x.field));
   f("holder", as_optional(x.holder));
   f("holders", as_optional(x.holders));
+  f("cycle", as_optional(x.cycle));
 }
 
 template <class Visitor, class T,
@@ -280,6 +338,7 @@ void wire_fields(Visitor& f, T& x) {
   f("timestamp_ms", x.timestamp_ms);
   f("reason", x.reason);
   f("lock", x.record);
+  f("deadlock", deadlock_of(x));
 }
 
 // -- decoding errors ----------------------------------------------------------
@@ -651,6 +710,47 @@ void read(const msgpack::object& x, const field_path* path,
                  uint32_t i) { read(element, at, out[i]); });
 }
 
+// Cycles, deadlocks and their counters only travel in replies and events,
+// which are decoded leniently.
+
+void read(const msgpack::object& x, const field_path* path, cycle_member& out) {
+  out = cycle_member{};
+  decode_fields(x, path, out, false);
+}
+
+void read(const msgpack::object& x, const field_path* path,
+          std::vector<cycle_member>& out) {
+  read_array(x, path, out, "an array of cycle members",
+             [&](const msgpack::object& element, const field_path* at,
+                 uint32_t i) { read(element, at, out[i]); });
+}
+
+void read(const msgpack::object& x, const field_path* path,
+          deadlock_info& out) {
+  out = deadlock_info{};
+  decode_fields(x, path, out, false);
+}
+
+void read(const msgpack::object& x, const field_path* path,
+          std::vector<deadlock_info>& out) {
+  read_array(x, path, out, "an array of deadlocks",
+             [&](const msgpack::object& element, const field_path* at,
+                 uint32_t i) { read(element, at, out[i]); });
+}
+
+void read(const msgpack::object& x, const field_path* path,
+          deadlock_stats& out) {
+  out = deadlock_stats{};
+  decode_fields(x, path, out, false);
+}
+
+/// Accepts the map for any event type, so that a client keeps what a newer
+/// service sends.
+void read(const msgpack::object& x, const field_path* path,
+          event_deadlock<lock_event> out) {
+  read(x, path, out.event.deadlock);
+}
+
 template <class T>
 void read(const msgpack::object& x, const field_path* path,
           omit_if_empty<T> out) {
@@ -907,6 +1007,11 @@ bool is_present(const ticket_failure<Ticket>& x) {
   return x.ticket.state == ticket_state::failed;
 }
 
+template <class Event>
+bool is_present(const event_deadlock<Event>& x) {
+  return is_deadlock_event(x.event.type);
+}
+
 class field_counter {
 public:
   template <class T>
@@ -952,6 +1057,14 @@ public:
   void operator()(std::string_view name, uint32_t value) {
     pack_string(pk_, name);
     pk_.pack_uint32(value);
+  }
+
+  void operator()(std::string_view name, bool value) {
+    pack_string(pk_, name);
+    if (value)
+      pk_.pack_true();
+    else
+      pk_.pack_false();
   }
 
   /// NaN and infinity have no JSON form, so they travel as 0.
@@ -1047,6 +1160,35 @@ public:
   void operator()(std::string_view name, const queue_stats& value) {
     pack_string(pk_, name);
     encode_fields(pk_, value);
+  }
+
+  void operator()(std::string_view name,
+                  const std::vector<cycle_member>& members) {
+    pack_string(pk_, name);
+    pk_.pack_array(static_cast<uint32_t>(members.size()));
+    for (const auto& member : members)
+      encode_fields(pk_, member);
+  }
+
+  void operator()(std::string_view name,
+                  const std::vector<deadlock_info>& deadlocks) {
+    pack_string(pk_, name);
+    pk_.pack_array(static_cast<uint32_t>(deadlocks.size()));
+    for (const auto& deadlock : deadlocks)
+      encode_fields(pk_, deadlock);
+  }
+
+  void operator()(std::string_view name, const deadlock_stats& value) {
+    pack_string(pk_, name);
+    encode_fields(pk_, value);
+  }
+
+  void operator()(std::string_view name,
+                  event_deadlock<const lock_event> value) {
+    if (!is_present(value))
+      return;
+    pack_string(pk_, name);
+    encode_fields(pk_, value.event.deadlock);
   }
 
   template <class T>
@@ -1145,6 +1287,11 @@ void encode_success(packer& pk, request_verb verb, const lock_reply& reply) {
     encoder("stats", reply.stats);
     encoder("locks", reply.locks);
     return;
+  case request_verb::detect:
+    begin_success(pk, 3);
+    encoder("deadlocks", reply.deadlocks);
+    encoder("deadlock_stats", reply.deadlock_counters);
+    return;
   }
   // Unreachable for valid verbs; an empty success keeps the body valid.
   begin_success(pk, 1);
@@ -1223,6 +1370,10 @@ void read_reply_entry(std::string_view key, const msgpack::object& value,
     read(value, &path, out.outcomes);
   } else if (key == "stats") {
     read(value, &path, out.stats);
+  } else if (key == "deadlocks") {
+    read(value, &path, out.deadlocks);
+  } else if (key == "deadlock_stats") {
+    read(value, &path, out.deadlock_counters);
   }
 }
 
@@ -1331,6 +1482,11 @@ void encode_request(const stats_request& request, wire_encoding encoding,
   encode_request_body(request, encoding, out);
 }
 
+void encode_request(const detect_request& request, wire_encoding encoding,
+                    std::string& out) {
+  encode_request_body(request, encoding, out);
+}
+
 void encode_reply(request_verb verb, const lock_reply& reply,
                   wire_encoding encoding, std::string& out) {
   encode_body(encoding, out,
@@ -1417,6 +1573,11 @@ lock_error decode_request(std::string_view body, wire_encoding encoding,
 
 lock_error decode_request(std::string_view body, wire_encoding encoding,
                           stats_request& out) {
+  return decode_request_body(body, encoding, out);
+}
+
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          detect_request& out) {
   return decode_request_body(body, encoding, out);
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "messages/deadlock.hpp"
 #include "messages/events.hpp"
 #include "messages/queueing.hpp"
 #include "messages/replies.hpp"
@@ -38,11 +39,12 @@ enum class request_verb : uint8_t {
   release_bulk,
   reopen_owner,
   stats,
+  detect,
 };
 
 /// Number of request verbs; `request_verb` values are 0 to this minus one.
 constexpr size_t request_verb_count
-    = static_cast<size_t>(request_verb::stats) + 1;
+    = static_cast<size_t>(request_verb::detect) + 1;
 
 /// Returns the subject token of `verb`, such as "release_owner".
 std::string_view to_string_view(request_verb verb);
@@ -80,6 +82,8 @@ void encode_request(const reopen_owner_request& request,
                     wire_encoding encoding, std::string& out);
 void encode_request(const stats_request& request, wire_encoding encoding,
                     std::string& out);
+void encode_request(const detect_request& request, wire_encoding encoding,
+                    std::string& out);
 
 /// Encodes the reply to a `verb` request. A success carries the fields of
 /// its verb:
@@ -90,12 +94,15 @@ void encode_request(const stats_request& request, wire_encoding encoding,
 /// - `ticket` for acquire_async, ticket and cancel,
 /// - `results` for release_bulk,
 /// - `stats` and `locks` for stats,
+/// - `deadlocks` and `deadlock_stats` for detect,
 /// - nothing more for reopen_owner.
-/// A failure carries `error`, whose `holders` list appears only when it is
-/// not empty.
+/// A failure carries `error`, whose `holders` and `cycle` lists appear only
+/// when they are not empty.
 void encode_reply(request_verb verb, const lock_reply& reply,
                   wire_encoding encoding, std::string& out);
 
+/// Encodes an event. Only the types deadlock.detected, deadlock.resolved
+/// and deadlock.vetoed carry the `deadlock` map.
 void encode_event(const lock_event& event, wire_encoding encoding,
                   std::string& out);
 
@@ -147,6 +154,8 @@ lock_error decode_request(std::string_view body, wire_encoding encoding,
                           reopen_owner_request& out);
 lock_error decode_request(std::string_view body, wire_encoding encoding,
                           stats_request& out);
+lock_error decode_request(std::string_view body, wire_encoding encoding,
+                          detect_request& out);
 
 /// Decodes a reply of any verb. Unknown fields are skipped, so that older
 /// clients accept replies of newer services. A malformed body or a wrong

@@ -261,6 +261,16 @@ stub_scheduler(scheduler_actor::pointer, std::shared_ptr<stub_record> seen) {
       [](idle_atom, resource_key&, uint64_t, uint64_t) {
         // The stub has no lock actors.
       },
+      [seen](detect_request& request, reply_sink_ptr& sink) {
+        seen->add("detect " + request.tenant);
+        lock_reply reply;
+        reply.deadlock_counters.runs = 3;
+        sink->deliver(std::move(reply));
+      },
+      [](fail_waiter&) {
+        // No detector sends to the stub.
+      },
+      [](release_locks_atom, std::string&, std::string&) {},
   };
 }
 
@@ -809,6 +819,10 @@ BOOST_AUTO_TEST_CASE(queueing_verbs_in_both_encodings) {
       BOOST_TEST(stats.stats.total_grants == 31u);
       BOOST_REQUIRE(stats.locks.size() == 1u);
       BOOST_TEST(stats.locks[0].key.tenant == "team-a");
+
+      auto detected = verb_client->detect();
+      BOOST_TEST(detected.ok(), detected.error.message);
+      BOOST_TEST(detected.deadlock_counters.runs == 3u);
     }
   }
   std::vector<std::string> verbs;
@@ -821,6 +835,7 @@ BOOST_AUTO_TEST_CASE(queueing_verbs_in_both_encodings) {
   BOOST_TEST(std::count(verbs.begin(), verbs.end(), "reopen_owner team-a pr-1")
              == 2);
   BOOST_TEST(std::count(verbs.begin(), verbs.end(), "stats team-a") == 2);
+  BOOST_TEST(std::count(verbs.begin(), verbs.end(), "detect team-a") == 2);
 }
 
 BOOST_AUTO_TEST_CASE(bulk_acquire_sets_item_tenants) {

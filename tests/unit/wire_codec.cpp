@@ -7,6 +7,7 @@
 #include <limits>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include <msgpack.hpp>
 #include <nlohmann/json.hpp>
@@ -102,6 +103,80 @@ ticket_info sample_ticket(ticket_state state) {
   return ticket;
 }
 
+/// Returns a cycle of two owners, in which pr-1 waits for network/prod held
+/// by pr-2 and pr-2 waits for dns/prod held by pr-1.
+std::vector<cycle_member> sample_cycle() {
+  cycle_member first;
+  first.owner = "pr-1";
+  first.key = {"", "network", "prod"};
+  first.level = priority::high;
+  first.waited_ms = 1'250;
+  first.locks_held = 1;
+  cycle_member second;
+  second.owner = "pr-2";
+  second.key = {"", "dns", "prod"};
+  second.level = priority::very_low;
+  second.waited_ms = 900;
+  second.locks_held = 3;
+  return {first, second};
+}
+
+deadlock_info sample_deadlock() {
+  deadlock_info info;
+  info.id = (uint64_t{1} << 40) + 7;
+  info.cycle = sample_cycle();
+  info.victim = "pr-2";
+  info.policy = "plugin:prod-approval";
+  info.outcome = "victim_failed";
+  info.released_locks = true;
+  info.reason = "approved by hook 'prod-approval'";
+  return info;
+}
+
+/// Checks every wire field of a decoded cycle against the one sent. The
+/// tenant is not on the wire, so it stays empty.
+void check_cycle(const std::vector<cycle_member>& result,
+                 const std::vector<cycle_member>& expected) {
+  BOOST_REQUIRE(result.size() == expected.size());
+  for (size_t i = 0; i < result.size(); ++i) {
+    BOOST_TEST_CONTEXT("member " << i) {
+      BOOST_TEST(result[i].owner == expected[i].owner);
+      BOOST_TEST(result[i].key.tenant == "");
+      BOOST_TEST(result[i].key.project == expected[i].key.project);
+      BOOST_TEST(result[i].key.workspace == expected[i].key.workspace);
+      BOOST_TEST((result[i].level == expected[i].level));
+      BOOST_TEST(result[i].waited_ms == expected[i].waited_ms);
+      BOOST_TEST(result[i].locks_held == expected[i].locks_held);
+    }
+  }
+}
+
+void check_deadlock(const deadlock_info& result,
+                    const deadlock_info& expected) {
+  BOOST_TEST(result.id == expected.id);
+  check_cycle(result.cycle, expected.cycle);
+  BOOST_TEST(result.victim == expected.victim);
+  BOOST_TEST(result.policy == expected.policy);
+  BOOST_TEST(result.outcome == expected.outcome);
+  BOOST_TEST(result.released_locks == expected.released_locks);
+  BOOST_TEST(result.reason == expected.reason);
+}
+
+/// Decodes `tree`, encoded in `encoding`, as a reply and returns the error.
+lock_error reply_error(const nlohmann::json& tree, wire_encoding encoding) {
+  lock_reply reply;
+  return decode_reply(body_of(tree, encoding), encoding, reply);
+}
+
+/// Returns a failed reply whose error carries `cycle`.
+nlohmann::json victim_reply(nlohmann::json cycle) {
+  return {{"ok", false},
+          {"error",
+           {{"code", "deadlock_victim"},
+            {"message", "m"},
+            {"cycle", std::move(cycle)}}}};
+}
+
 /// Decodes `body` as a bulk acquire request and returns the error.
 lock_error bulk_error(const nlohmann::json& tree, wire_encoding encoding) {
   bulk_acquire_request request;
@@ -132,6 +207,7 @@ BOOST_AUTO_TEST_CASE(new_verb_names) {
   BOOST_TEST(to_string_view(request_verb::release_bulk) == "release_bulk");
   BOOST_TEST(to_string_view(request_verb::reopen_owner) == "reopen_owner");
   BOOST_TEST(to_string_view(request_verb::stats) == "stats");
+  BOOST_TEST(to_string_view(request_verb::detect) == "detect");
 }
 
 BOOST_AUTO_TEST_CASE(acquire_round_trip) {
@@ -414,8 +490,11 @@ BOOST_AUTO_TEST_CASE(event_round_trip) {
                     event_type::lock_expired, event_type::lock_wait_timeout,
                     event_type::lock_queued, event_type::lock_cancelled,
                     event_type::queue_overflow}) {
-    lock_event event{type, sample_record(), 1'700'000'000'999,
-                     "released by owner close"};
+    lock_event event{type,
+                     sample_record(),
+                     1'700'000'000'999,
+                     "released by owner close",
+                     {}};
     for (auto encoding : encodings) {
       BOOST_TEST_CONTEXT(name_of(encoding) << " " << to_string_view(type)) {
         auto body = encode_event(event, encoding);
@@ -432,14 +511,18 @@ BOOST_AUTO_TEST_CASE(event_round_trip) {
 }
 
 BOOST_AUTO_TEST_CASE(event_json_shape) {
-  lock_event event{event_type::lock_wait_timeout, sample_record(""), 12,
-                   "waited 5000 ms"};
+  lock_event event{event_type::lock_wait_timeout,
+                   sample_record(""),
+                   12,
+                   "waited 5000 ms",
+                   {}};
   auto tree = nlohmann::json::parse(encode_event(event, wire_encoding::json));
   BOOST_TEST(tree.at("type") == "lock.wait_timeout");
   BOOST_TEST(tree.at("timestamp_ms") == 12);
   BOOST_TEST(tree.at("reason") == "waited 5000 ms");
   BOOST_TEST(tree.at("lock").at("project") == "network");
   BOOST_TEST(tree.at("lock").at("lock_id") == "");
+  BOOST_TEST(!tree.contains("deadlock"));
 }
 
 BOOST_AUTO_TEST_CASE(event_with_unknown_type_is_rejected) {
@@ -1114,12 +1197,395 @@ BOOST_AUTO_TEST_CASE(stats_decoding_is_lenient) {
 }
 
 BOOST_AUTO_TEST_CASE(queue_overflow_event_json) {
-  lock_event event{event_type::queue_overflow, sample_record(""), 5,
-                   "queue of team-a/network/prod is full"};
+  lock_event event{event_type::queue_overflow,
+                   sample_record(""),
+                   5,
+                   "queue of team-a/network/prod is full",
+                   {}};
   auto tree = nlohmann::json::parse(encode_event(event, wire_encoding::json));
   BOOST_TEST(tree.at("type") == "queue.overflow");
   BOOST_TEST(
       (parse_event_type("queue.overflow") == event_type::queue_overflow));
+}
+
+// -- deadlocks ----------------------------------------------------------------
+
+BOOST_AUTO_TEST_CASE(detect_request_is_empty_map) {
+  BOOST_TEST(encode_request(detect_request{"team-a"}, wire_encoding::json)
+             == "{}");
+  BOOST_TEST(encode_request(detect_request{"team-a"}, wire_encoding::msgpack)
+             == std::string(1, '\x80'));
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_request(detect_request{"team-a"}, encoding);
+      BOOST_TEST(result.tenant == "");
+
+      detect_request request;
+      auto tenant = decode_request(body_of({{"tenant", "x"}}, encoding),
+                                   encoding, request);
+      BOOST_TEST((tenant.code == lock_errc::invalid_request));
+      BOOST_TEST(tenant.field == "tenant");
+      BOOST_TEST(tenant.message.find("taken from the subject")
+                 != std::string::npos);
+
+      auto unknown = decode_request(body_of({{"all", true}}, encoding),
+                                    encoding, request);
+      BOOST_TEST((unknown.code == lock_errc::invalid_request));
+      BOOST_TEST(unknown.field == "all");
+
+      auto not_map = decode_request(body_of(nlohmann::json::array(), encoding),
+                                    encoding, request);
+      BOOST_TEST((not_map.code == lock_errc::invalid_request));
+      BOOST_TEST(not_map.field == "body");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(deadlock_error_round_trip) {
+  for (auto code : {lock_errc::deadlock_victim, lock_errc::would_deadlock}) {
+    auto reply = make_error_reply(code, describe_cycle(sample_cycle()));
+    reply.error.cycle = sample_cycle();
+    for (auto verb : {request_verb::acquire, request_verb::acquire_async,
+                      request_verb::acquire_bulk}) {
+      for (auto encoding : encodings) {
+        BOOST_TEST_CONTEXT(name_of(encoding) << " " << to_string_view(code)
+                                             << " " << to_string_view(verb)) {
+          auto result = round_trip_reply(verb, reply, encoding);
+          BOOST_TEST(!result.ok());
+          BOOST_TEST((result.error.code == code));
+          BOOST_TEST(result.error.message == reply.error.message);
+          BOOST_TEST(result.error.field == "");
+          check_cycle(result.error.cycle, reply.error.cycle);
+        }
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(deadlock_error_json_shape) {
+  auto reply = make_error_reply(lock_errc::would_deadlock, "closes a cycle");
+  reply.error.cycle = sample_cycle();
+  auto tree = nlohmann::json::parse(
+      encode_reply(request_verb::acquire, reply, wire_encoding::json));
+  const auto& error = tree.at("error");
+  BOOST_TEST(error.at("code") == "would_deadlock");
+  BOOST_TEST(!error.contains("holder"));
+  BOOST_TEST(!error.contains("holders"));
+  const auto& cycle = error.at("cycle");
+  BOOST_REQUIRE(cycle.size() == 2u);
+  const auto& first = cycle.at(0);
+  BOOST_TEST(first.size() == 6u);
+  BOOST_TEST(first.at("owner") == "pr-1");
+  BOOST_TEST(first.at("project") == "network");
+  BOOST_TEST(first.at("workspace") == "prod");
+  BOOST_TEST(first.at("priority") == "high");
+  BOOST_TEST(first.at("waited_ms") == 1'250);
+  BOOST_TEST(first.at("locks_held") == 1);
+  BOOST_TEST(cycle.at(1).at("priority") == "very_low");
+}
+
+BOOST_AUTO_TEST_CASE(error_without_cycle_omits_it) {
+  auto reply = make_error_reply(lock_errc::timeout, "no grant", "wait_ms");
+  auto tree = nlohmann::json::parse(
+      encode_reply(request_verb::acquire, reply, wire_encoding::json));
+  BOOST_TEST(!tree.at("error").contains("cycle"));
+  lock_reply result;
+  auto error = decode_reply(tree.dump(), wire_encoding::json, result);
+  BOOST_TEST(error.code == lock_errc::none, error.message);
+  BOOST_TEST(result.error.cycle.empty());
+}
+
+BOOST_AUTO_TEST_CASE(detect_reply_round_trip) {
+  lock_reply reply;
+  reply.deadlocks = {sample_deadlock(), sample_deadlock()};
+  reply.deadlocks[1].id = 2;
+  reply.deadlocks[1].cycle.push_back(reply.deadlocks[1].cycle.front());
+  reply.deadlocks[1].cycle.back().owner = "pr-3";
+  reply.deadlocks[1].victim = "";
+  reply.deadlocks[1].policy = "";
+  reply.deadlocks[1].outcome = "";
+  reply.deadlocks[1].released_locks = false;
+  reply.deadlocks[1].reason = "";
+  auto& counters = reply.deadlock_counters;
+  counters.runs = 11;
+  counters.detected = 7;
+  counters.resolved = 5;
+  counters.vetoed = 1;
+  counters.dissolved = 2;
+  counters.prevented = 3;
+  counters.hook_timeouts = 4;
+  counters.hook_errors = std::numeric_limits<uint64_t>::max();
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto result = round_trip_reply(request_verb::detect, reply, encoding);
+      BOOST_TEST(result.ok());
+      BOOST_REQUIRE(result.deadlocks.size() == 2u);
+      check_deadlock(result.deadlocks[0], reply.deadlocks[0]);
+      check_deadlock(result.deadlocks[1], reply.deadlocks[1]);
+      const auto& decoded = result.deadlock_counters;
+      BOOST_TEST(decoded.runs == 11u);
+      BOOST_TEST(decoded.detected == 7u);
+      BOOST_TEST(decoded.resolved == 5u);
+      BOOST_TEST(decoded.vetoed == 1u);
+      BOOST_TEST(decoded.dissolved == 2u);
+      BOOST_TEST(decoded.prevented == 3u);
+      BOOST_TEST(decoded.hook_timeouts == 4u);
+      BOOST_TEST(decoded.hook_errors == std::numeric_limits<uint64_t>::max());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(detect_reply_json_shape) {
+  lock_reply reply;
+  reply.deadlocks = {sample_deadlock()};
+  reply.deadlock_counters.detected = 1;
+  auto tree = nlohmann::json::parse(
+      encode_reply(request_verb::detect, reply, wire_encoding::json));
+  BOOST_TEST(tree.size() == 3u);
+  BOOST_TEST(tree.at("ok") == true);
+  const auto& deadlock = tree.at("deadlocks").at(0);
+  BOOST_TEST(deadlock.size() == 7u);
+  BOOST_TEST(deadlock.at("id") == (uint64_t{1} << 40) + 7);
+  BOOST_TEST(deadlock.at("cycle").size() == 2u);
+  BOOST_TEST(deadlock.at("victim") == "pr-2");
+  BOOST_TEST(deadlock.at("policy") == "plugin:prod-approval");
+  BOOST_TEST(deadlock.at("outcome") == "victim_failed");
+  BOOST_TEST(deadlock.at("released_locks") == true);
+  BOOST_TEST(deadlock.at("reason") == "approved by hook 'prod-approval'");
+  const auto& stats = tree.at("deadlock_stats");
+  BOOST_TEST(stats.size() == 8u);
+  for (auto name : {"runs", "detected", "resolved", "vetoed", "dissolved",
+                    "prevented", "hook_timeouts", "hook_errors"}) {
+    BOOST_TEST_CONTEXT(name) {
+      BOOST_TEST(stats.contains(name));
+    }
+  }
+  BOOST_TEST(stats.at("detected") == 1);
+}
+
+BOOST_AUTO_TEST_CASE(empty_detect_reply) {
+  auto body
+      = encode_reply(request_verb::detect, lock_reply{}, wire_encoding::json);
+  auto tree = nlohmann::json::parse(body);
+  BOOST_TEST(tree.at("deadlocks").is_array());
+  BOOST_TEST(tree.at("deadlocks").empty());
+  BOOST_TEST(tree.at("deadlock_stats").at("runs") == 0);
+  lock_reply result;
+  auto error = decode_reply(body, wire_encoding::json, result);
+  BOOST_TEST(error.code == lock_errc::none, error.message);
+  BOOST_TEST(result.deadlocks.empty());
+}
+
+BOOST_AUTO_TEST_CASE(deadlock_event_round_trip) {
+  for (auto type :
+       {event_type::deadlock_detected, event_type::deadlock_resolved,
+        event_type::deadlock_vetoed}) {
+    auto waiting = sample_record("");
+    waiting.token = 0;
+    lock_event event{type, waiting, 1'700'000'000'999, "cycle of 2 owners",
+                     sample_deadlock()};
+    for (auto encoding : encodings) {
+      BOOST_TEST_CONTEXT(name_of(encoding) << " " << to_string_view(type)) {
+        auto body = encode_event(event, encoding);
+        lock_event result;
+        auto error = decode_event(body, encoding, result);
+        BOOST_TEST(error.code == lock_errc::none, error.message);
+        BOOST_TEST((result.type == type));
+        BOOST_TEST(result.timestamp_ms == event.timestamp_ms);
+        BOOST_TEST(result.reason == event.reason);
+        BOOST_CHECK(result.record == event.record);
+        check_deadlock(result.deadlock, event.deadlock);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(deadlock_event_json_shape) {
+  lock_event event{event_type::deadlock_vetoed, sample_record(""), 5,
+                   "vetoed by hook 'prod-approval'", sample_deadlock()};
+  event.deadlock.outcome = "vetoed";
+  event.deadlock.released_locks = false;
+  auto tree = nlohmann::json::parse(encode_event(event, wire_encoding::json));
+  BOOST_TEST(tree.size() == 5u);
+  BOOST_TEST(tree.at("type") == "deadlock.vetoed");
+  BOOST_TEST(tree.at("deadlock").at("outcome") == "vetoed");
+  BOOST_TEST(tree.at("deadlock").at("released_locks") == false);
+  BOOST_TEST(tree.at("deadlock").at("cycle").at(1).at("owner") == "pr-2");
+  BOOST_TEST(
+      (parse_event_type("deadlock.detected") == event_type::deadlock_detected));
+  BOOST_TEST(
+      (parse_event_type("deadlock.resolved") == event_type::deadlock_resolved));
+}
+
+BOOST_AUTO_TEST_CASE(other_events_omit_deadlock) {
+  // A deadlock set by mistake on another event type is not sent.
+  lock_event event{event_type::lock_cancelled, sample_record(""), 5,
+                   "ticket cancelled", sample_deadlock()};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      auto body = encode_event(event, encoding);
+      lock_event result;
+      auto error = decode_event(body, encoding, result);
+      BOOST_TEST(error.code == lock_errc::none, error.message);
+      BOOST_TEST(result.deadlock.id == 0u);
+      BOOST_TEST(result.deadlock.cycle.empty());
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cycle_with_wrong_types_is_rejected) {
+  struct bad_cycle {
+    nlohmann::json cycle;
+    std::string field;
+    std::string problem;
+  };
+  nlohmann::json member
+      = {{"owner", "pr-1"},    {"project", "network"}, {"workspace", "prod"},
+         {"priority", "high"}, {"waited_ms", 10},      {"locks_held", 1}};
+  auto with = [&](const char* key, nlohmann::json value) {
+    auto result = member;
+    result[key] = std::move(value);
+    return result;
+  };
+  std::vector<bad_cycle> cases{
+      {"pr-1", "error.cycle", "must be an array of cycle members"},
+      {member, "error.cycle", "must be an array of cycle members"},
+      {{member, 7}, "error.cycle[1]", "must be a map"},
+      {{with("owner", 1)}, "error.cycle[0].owner", "must be a string"},
+      {{with("project", nullptr)},
+       "error.cycle[0].project",
+       "must be a string"},
+      {{with("priority", 3)},
+       "error.cycle[0].priority",
+       "must be a priority name"},
+      {{with("priority", "urgent")},
+       "error.cycle[0].priority",
+       "must be one of very_low"},
+      {{member, with("waited_ms", "10")},
+       "error.cycle[1].waited_ms",
+       "must be an integer"},
+      {{with("waited_ms", 1.5)},
+       "error.cycle[0].waited_ms",
+       "must be an integer"},
+      {{with("locks_held", -1)},
+       "error.cycle[0].locks_held",
+       "must not be negative"},
+      {{with("locks_held", uint64_t{1} << 32)},
+       "error.cycle[0].locks_held",
+       "is out of range"},
+  };
+  for (const auto& bad : cases) {
+    for (auto encoding : encodings) {
+      BOOST_TEST_CONTEXT(name_of(encoding) << " " << bad.cycle.dump()) {
+        auto error = reply_error(victim_reply(bad.cycle), encoding);
+        BOOST_TEST((error.code == lock_errc::invalid_request));
+        BOOST_TEST(error.field == bad.field);
+        BOOST_TEST(error.message.find(bad.problem) != std::string::npos,
+                   error.message);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(deadlocks_with_wrong_types_are_rejected) {
+  struct bad_reply {
+    nlohmann::json body;
+    std::string field;
+  };
+  std::vector<bad_reply> cases{
+      {{{"ok", true}, {"deadlocks", {{"id", 1}}}}, "deadlocks"},
+      {{{"ok", true}, {"deadlocks", {"x"}}}, "deadlocks[0]"},
+      {{{"ok", true}, {"deadlocks", {{{"id", -1}}}}}, "deadlocks[0].id"},
+      {{{"ok", true}, {"deadlocks", {{{"released_locks", 1}}}}},
+       "deadlocks[0].released_locks"},
+      {{{"ok", true}, {"deadlocks", {{{"cycle", {{{"owner", 5}}}}}}}},
+       "deadlocks[0].cycle[0].owner"},
+      {{{"ok", true}, {"deadlocks", {{{"victim", false}}}}},
+       "deadlocks[0].victim"},
+      {{{"ok", true}, {"deadlock_stats", {1, 2}}}, "deadlock_stats"},
+      {{{"ok", true}, {"deadlock_stats", {{"runs", "3"}}}},
+       "deadlock_stats.runs"},
+      {{{"ok", true}, {"deadlock_stats", {{"hook_errors", -2}}}},
+       "deadlock_stats.hook_errors"},
+  };
+  for (const auto& bad : cases) {
+    for (auto encoding : encodings) {
+      BOOST_TEST_CONTEXT(name_of(encoding) << " " << bad.body.dump()) {
+        auto error = reply_error(bad.body, encoding);
+        BOOST_TEST((error.code == lock_errc::invalid_request));
+        BOOST_TEST(error.field == bad.field);
+      }
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(event_deadlock_with_wrong_types_is_rejected) {
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      lock_event result;
+      auto not_map = decode_event(
+          body_of({{"type", "deadlock.detected"}, {"deadlock", "pr-1"}},
+                  encoding),
+          encoding, result);
+      BOOST_TEST((not_map.code == lock_errc::invalid_request));
+      BOOST_TEST(not_map.field == "deadlock");
+
+      auto bad_member = decode_event(
+          body_of({{"type", "deadlock.detected"},
+                   {"deadlock", {{"cycle", {{{"waited_ms", "long"}}}}}}},
+                  encoding),
+          encoding, result);
+      BOOST_TEST((bad_member.code == lock_errc::invalid_request));
+      BOOST_TEST(bad_member.field == "deadlock.cycle[0].waited_ms");
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cycle_member_skips_unknown_keys) {
+  // Replies and events may gain fields, also inside a cycle member, and an
+  // older client must still read the error code and the known fields.
+  nlohmann::json member
+      = {{"owner", "pr-1"},     {"project", "network"},
+         {"workspace", "prod"}, {"priority", "low"},
+         {"waited_ms", 10},     {"locks_held", 2},
+         {"tenant", "team-a"},  {"queue_position", {{"nested", 1}}}};
+  for (auto encoding : encodings) {
+    BOOST_TEST_CONTEXT(name_of(encoding)) {
+      lock_reply reply;
+      auto error = decode_reply(body_of(victim_reply({member}), encoding),
+                                encoding, reply);
+      BOOST_TEST(error.code == lock_errc::none, error.message);
+      BOOST_TEST((reply.error.code == lock_errc::deadlock_victim));
+      BOOST_REQUIRE(reply.error.cycle.size() == 1u);
+      const auto& decoded = reply.error.cycle.front();
+      BOOST_TEST(decoded.owner == "pr-1");
+      BOOST_TEST(decoded.key.project == "network");
+      BOOST_TEST(decoded.key.workspace == "prod");
+      BOOST_TEST(decoded.key.tenant == "");
+      BOOST_TEST((decoded.level == priority::low));
+      BOOST_TEST(decoded.waited_ms == 10);
+      BOOST_TEST(decoded.locks_held == 2u);
+
+      lock_event event;
+      auto event_error = decode_event(
+          body_of({{"type", "deadlock.resolved"},
+                   {"deadlock", {{"cycle", {member}}, {"hooks", 2}}}},
+                  encoding),
+          encoding, event);
+      BOOST_TEST(event_error.code == lock_errc::none, event_error.message);
+      BOOST_TEST(event.deadlock.cycle.size() == 1u);
+    }
+  }
+}
+
+BOOST_AUTO_TEST_CASE(cycle_member_repeated_json_key_is_rejected) {
+  auto body = R"({"ok": false, "error": {"code": "deadlock_victim",
+                  "message": "m", "cycle": [{"owner": "a", "owner": "b"}]}})";
+  lock_reply reply;
+  auto error = decode_reply(body, wire_encoding::json, reply);
+  BOOST_TEST((error.code == lock_errc::invalid_request));
+  BOOST_TEST(error.message.find("appears more than once") != std::string::npos);
+  BOOST_TEST(error.field == "error.cycle.owner");
 }
 
 BOOST_AUTO_TEST_SUITE_END()
