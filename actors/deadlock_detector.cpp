@@ -205,6 +205,9 @@ bool call_plugin(detector_pointer self, open_deadlock& deadlock,
 void resolve(detector_pointer self, open_deadlock& deadlock);
 
 void ask_approval(detector_pointer self, open_deadlock& deadlock) {
+  log()->info("deadlock {} detected: victim '{}' by policy {}; {}",
+              deadlock.info.id, deadlock.info.victim, deadlock.info.policy,
+              describe_cycle(deadlock.info.cycle));
   publish(self, event_type::deadlock_detected, deadlock);
   deadlock.step = open_deadlock::stage::approving;
   auto& plugins = self->state.plugins;
@@ -269,6 +272,10 @@ void forget(detector_pointer self, uint64_t id) {
 void finish(detector_pointer self, open_deadlock& deadlock, bool resolved) {
   auto& state = self->state;
   if (resolved) {
+    // The lock actor reports the end of the wait too; dropping it here
+    // keeps the next search from seeing the victim's wait in any case.
+    const auto& member = deadlock.info.cycle[deadlock.victim];
+    state.graph.remove_wait(member.key, deadlock.waiter_ids[deadlock.victim]);
     deadlock.info.outcome = "victim_failed";
     ++state.stats.resolved;
     if (settings(self).release_victim_locks) {
@@ -352,8 +359,12 @@ deadlock_info open(detector_pointer self, wait_graph::found_cycle& found) {
   return snapshot;
 }
 
+/// Searches for cycles and opens each one found. An on-demand search for
+/// `tenant` takes waits of any age there, and in other tenants only the
+/// cycles a timed search would take too.
 std::vector<deadlock_info> run_detection(detector_pointer self,
-                                         bool on_demand) {
+                                         bool on_demand,
+                                         const std::string& tenant = {}) {
   auto& state = self->state;
   auto now = now_ms(self);
   ++state.stats.runs;
@@ -362,11 +373,21 @@ std::vector<deadlock_info> run_detection(detector_pointer self,
                  static_cast<uint64_t>(state.graph.owners()),
                  static_cast<uint64_t>(state.graph.waits()), on_demand);
 
-  auto min_age = on_demand ? 0 : settings(self).timeout.count();
-  auto cycles = state.graph.find_cycles(now, min_age);
+  auto timeout = settings(self).timeout.count();
+  auto cycles = state.graph.find_cycles(now, on_demand ? 0 : timeout);
   std::vector<deadlock_info> found;
-  for (auto& cycle : cycles)
+  for (auto& cycle : cycles) {
+    if (on_demand && cycle.members.front().key.tenant != tenant) {
+      auto youngest = std::min_element(
+        cycle.members.begin(), cycle.members.end(),
+        [](const cycle_member& x, const cycle_member& y) {
+          return x.waited_ms < y.waited_ms;
+        });
+      if (youngest->waited_ms < timeout)
+        continue;
+    }
     found.push_back(open(self, cycle));
+  }
   return found;
 }
 
@@ -640,7 +661,7 @@ detector_impl(detector_pointer self,
     [self](wait_started& wait) { on_wait_started(self, wait); },
     [self](wait_ended& wait) { on_wait_ended(self, wait); },
     [self](detect_request& request, reply_sink_ptr& sink) {
-      auto found = run_detection(self, true);
+      auto found = run_detection(self, true, request.tenant);
       lock_reply reply;
       for (auto& info : found)
         if (!info.cycle.empty() && info.cycle.front().key.tenant

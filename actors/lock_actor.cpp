@@ -621,6 +621,10 @@ void handle_fail_waiter(lock_pointer self, fail_waiter& order) {
                      && holder->owner == order.expected_holder;
   auto removed = still_waits ? state.rules->remove_waiter(order.waiter_id)
                              : std::nullopt;
+
+  // Taking the sink reports the end of the wait, which must reach the
+  // detector before `victim_done` lets it search again.
+  auto sink = removed ? take_waiter_sink(self, order.waiter_id) : nullptr;
   if (order.deadlock_id != 0)
     self->send(state.context->detector, victim_done_atom::value,
                order.deadlock_id, removed.has_value());
@@ -628,7 +632,7 @@ void handle_fail_waiter(lock_pointer self, fail_waiter& order) {
     return;
 
   pending_change change;
-  if (auto sink = take_waiter_sink(self, order.waiter_id)) {
+  if (sink) {
     auto reply = make_error_reply(order.code, order.message);
     reply.error.cycle = std::move(order.cycle);
     change.replies.emplace_back(std::move(sink), std::move(reply));

@@ -367,9 +367,9 @@ void detect(scheduler_pointer self, detect_request& request,
             reply_sink_ptr& sink) {
   auto& detector = self->state.context->detector;
   if (!detector) {
-    sink->deliver(make_error_reply(lock_errc::unavailable,
-                                   "deadlock detection is off "
-                                   "(deadlock.enabled: false)"));
+    sink->deliver(make_error_reply(lock_errc::invalid_request,
+                                   "deadlock detection is off on this "
+                                   "service (deadlock.enabled: false)"));
     return;
   }
   self->send(detector, std::move(request), std::move(sink));

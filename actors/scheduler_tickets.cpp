@@ -178,6 +178,7 @@ void ticket_done(scheduler_pointer self, const std::string& ticket_id,
   }
   entry.info.error = reply.error.code;
   entry.info.error_message = std::move(reply.error.message);
+  entry.info.error_cycle = std::move(reply.error.cycle);
   finish(self, entry, ticket_state::failed);
 }
 

@@ -47,7 +47,7 @@ void add_client_flags(CLI::App& command, client_flags& flags) {
                    "print JSON instead of text (one object per line)");
   command
       .add_option("--timeout", flags.timeout,
-                  "time to wait for a reply, on top of any --wait")
+                  "time to wait for a reply; commands with --wait add it")
       ->capture_default_str()
       ->check(duration_validator());
 }

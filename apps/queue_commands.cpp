@@ -98,6 +98,7 @@ int finish_ticket(const client_flags& flags, const lock_reply& notification) {
     return exit_status::ok;
   case ticket_state::failed: {
     auto error = make_lock_error(ticket.error, ticket.error_message);
+    error.cycle = ticket.error_cycle;
     std::cerr << describe_error(error) << std::endl;
     return exit_status_for(ticket.error);
   }

@@ -8,6 +8,7 @@
 
 #include <caf/meta/type_name.hpp>
 
+#include "messages/deadlock.hpp"
 #include "messages/error_code.hpp"
 #include "messages/lock_record.hpp"
 #include "messages/requests.hpp"
@@ -129,6 +130,8 @@ struct ticket_info {
   /// Reason of the failure, once `state` is `failed`.
   lock_errc error = lock_errc::none;
   std::string error_message;
+  /// The cycle of a `deadlock_victim` or `would_deadlock` failure.
+  std::vector<cycle_member> error_cycle;
   int64_t created_at_ms = 0;
   int64_t updated_at_ms = 0;
 
@@ -141,7 +144,7 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, ticket_info& x) {
   return f(caf::meta::type_name("ticket_info"), x.ticket_id, x.state,
            x.position, x.key, x.owner, x.lock, x.error, x.error_message,
-           x.created_at_ms, x.updated_at_ms);
+           x.error_cycle, x.created_at_ms, x.updated_at_ms);
 }
 
 /// Outcome of releasing one lock id of a bulk release: `none` when it was

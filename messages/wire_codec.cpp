@@ -305,6 +305,7 @@ template <class Visitor, class T,
 void wire_fields(Visitor& f, T& x) {
   f("code", x.ticket.error);
   f("message", x.ticket.error_message);
+  f("cycle", as_optional(x.ticket.error_cycle));
 }
 
 template <class Visitor, class T, if_wire_type<T, ticket_info> = 0>

@@ -298,7 +298,30 @@ BOOST_AUTO_TEST_CASE(on_demand_detection_ignores_the_timeout) {
   BOOST_REQUIRE(reply.deadlocks.size() == 1u);
   BOOST_TEST(reply.deadlocks.front().cycle.size() == 3u);
   BOOST_TEST(failed_one(waits) == 2);
-  BOOST_TEST(send(detect_request{"other"})->replies.front().deadlocks.empty());
+}
+
+BOOST_AUTO_TEST_CASE(on_demand_leaves_young_cycles_of_others) {
+  auto waits = ring(2);
+  auto reply = send(detect_request{"other"})->replies.front();
+  BOOST_TEST(reply.deadlocks.empty());
+  BOOST_TEST(failed_one(waits) == -1);
+
+  // Once old enough, the cycle of another tenant is fair game.
+  now += 1'000;
+  send(detect_request{"other"});
+  BOOST_TEST(failed_one(waits) == 1);
+}
+
+BOOST_AUTO_TEST_CASE(victim_found_once) {
+  auto waits = ring(2);
+  advance(std::chrono::milliseconds{1'000});
+  advance(std::chrono::milliseconds{1'000});
+  BOOST_TEST(failed_one(waits) == 1);
+  BOOST_TEST(count_events(event_type::deadlock_detected) == 1u);
+  auto counters = send(detect_request{"default"})->replies.front()
+                    .deadlock_counters;
+  BOOST_TEST(counters.detected == 1u);
+  BOOST_TEST(counters.dissolved == 0u);
 }
 
 BOOST_AUTO_TEST_CASE(hooks_run_in_order_and_approve) {
