@@ -92,4 +92,93 @@ holdfast_service::make_client(std::chrono::milliseconds timeout) const {
   return std::make_unique<nats_client>(options);
 }
 
+event_recorder::event_recorder(nats_client& client,
+                               const event_filter& filter) {
+  subscription_
+    = client.subscribe_events(filter, [this](const lock_event& event) {
+        {
+          std::lock_guard<std::mutex> guard{mutex_};
+          events_.push_back(event);
+        }
+        arrived_.notify_all();
+      });
+}
+
+event_recorder::~event_recorder() {
+  // Ends the subscription before the members its handler uses go.
+  subscription_.reset();
+}
+
+std::optional<lock_event>
+event_recorder::await(event_type type, std::chrono::milliseconds timeout) {
+  std::optional<lock_event> result;
+  std::unique_lock<std::mutex> guard{mutex_};
+  arrived_.wait_for(guard, timeout, [&] {
+    for (const auto& event : events_)
+      if (event.type == type) {
+        result = event;
+        return true;
+      }
+    return false;
+  });
+  return result;
+}
+
+size_t event_recorder::count(event_type type) {
+  std::lock_guard<std::mutex> guard{mutex_};
+  size_t result = 0;
+  for (const auto& event : events_)
+    if (event.type == type)
+      ++result;
+  return result;
+}
+
+std::vector<lock_event> event_recorder::events() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return events_;
+}
+
+background_acquire::background_acquire(const holdfast_service& service,
+                                       acquire_request request)
+  : request_(std::move(request)) {
+  // Connected before the thread starts, so that the request goes out as
+  // soon as possible.
+  std::shared_ptr<nats_client> client = service.make_client(
+    std::chrono::seconds{10});
+  thread_ = std::thread{[this, client] {
+    auto sent = std::chrono::steady_clock::now();
+    auto reply = client->acquire(request_);
+    auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - sent);
+    {
+      std::lock_guard<std::mutex> guard{mutex_};
+      reply_ = std::move(reply);
+      elapsed_ = took;
+    }
+    arrived_.notify_all();
+  }};
+}
+
+background_acquire::~background_acquire() {
+  if (thread_.joinable())
+    thread_.join();
+}
+
+bool background_acquire::finished() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return reply_.has_value();
+}
+
+std::optional<lock_reply>
+background_acquire::await(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> guard{mutex_};
+  arrived_.wait_for(guard, timeout, [&] { return reply_.has_value(); });
+  return reply_;
+}
+
+std::chrono::milliseconds background_acquire::elapsed() {
+  std::lock_guard<std::mutex> guard{mutex_};
+  return elapsed_;
+}
+
 } // namespace holdfast::test

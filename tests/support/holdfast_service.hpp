@@ -1,7 +1,10 @@
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <thread>
 #include <string>
 #include <vector>
@@ -56,6 +59,66 @@ private:
   std::string nats_url_;
   temp_dir directory_{"holdfast-service"};
   std::unique_ptr<process> process_;
+};
+
+/// Events that match a filter, collected from construction on.
+class event_recorder {
+public:
+  /// Subscribes through `client`, which must outlive the recorder.
+  event_recorder(nats_client& client, const event_filter& filter);
+  ~event_recorder();
+
+  event_recorder(const event_recorder&) = delete;
+  event_recorder& operator=(const event_recorder&) = delete;
+
+  /// Waits up to `timeout` for the first event of `type` and returns it.
+  std::optional<lock_event> await(event_type type,
+                                  std::chrono::milliseconds timeout);
+
+  /// Returns the number of events of `type` received so far.
+  size_t count(event_type type);
+
+  /// Returns every event received so far, in arrival order.
+  std::vector<lock_event> events();
+
+private:
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::vector<lock_event> events_;
+  std::shared_ptr<void> subscription_;
+};
+
+/// A blocking acquire on its own connection, running on its own thread
+/// from construction on. The destructor joins the thread, so the caller
+/// must make the acquire return first (for example with release_owner).
+class background_acquire {
+public:
+  background_acquire(const holdfast_service& service, acquire_request request);
+  ~background_acquire();
+
+  background_acquire(const background_acquire&) = delete;
+  background_acquire& operator=(const background_acquire&) = delete;
+
+  const acquire_request& request() const noexcept {
+    return request_;
+  }
+
+  /// Returns whether the reply has arrived.
+  bool finished();
+
+  /// Waits up to `timeout` for the reply.
+  std::optional<lock_reply> await(std::chrono::milliseconds timeout);
+
+  /// Time from sending the request to its reply; zero before the reply.
+  std::chrono::milliseconds elapsed();
+
+private:
+  acquire_request request_;
+  std::mutex mutex_;
+  std::condition_variable arrived_;
+  std::optional<lock_reply> reply_;
+  std::chrono::milliseconds elapsed_{0};
+  std::thread thread_;
 };
 
 /// Path of the `holdfast` binary under test.
