@@ -43,6 +43,8 @@ struct open_deadlock {
   std::set<uint64_t> pending_calls;
   /// Only the deadline timer of the latest generation counts.
   uint64_t deadline_generation = 0;
+  /// When the pending hook calls time out.
+  int64_t deadline_ms = 0;
   int64_t extension_used_ms = 0;
   /// Set when a member stopped waiting while the deadlock was open.
   bool broken = false;
@@ -51,6 +53,8 @@ struct open_deadlock {
 struct hook_call {
   uint64_t deadlock_id = 0;
   uint32_t plugin = 0;
+  /// Name of the hook, for logs and reasons.
+  const char* hook = "";
 };
 
 struct plugin_slot {
@@ -177,6 +181,7 @@ void choose_built_in(open_deadlock& deadlock, victim_policy policy) {
 
 void arm_deadline(detector_pointer self, open_deadlock& deadlock,
                   std::chrono::milliseconds delay) {
+  deadlock.deadline_ms = now_ms(self) + delay.count();
   auto generation = ++deadlock.deadline_generation;
   self->delayed_send(self, delay, hook_deadline_atom::value,
                      deadlock.info.id, generation);
@@ -187,16 +192,17 @@ void arm_deadline(detector_pointer self, open_deadlock& deadlock,
 /// call: each deadlock then waits for it no longer than the hook timeout.
 template <class Atom>
 bool call_plugin(detector_pointer self, open_deadlock& deadlock,
-                 uint32_t index, Atom atom) {
+                 uint32_t index, Atom atom, const char* hook) {
   auto& state = self->state;
   auto& slot = state.plugins[index];
   if (!slot.alive) {
     ++state.stats.hook_errors;
-    add_reason(deadlock, "plugin '" + slot.name + "' skipped: its actor ended");
+    add_reason(deadlock, "plugin '" + slot.name + "' skipped in " + hook
+                           + ": its actor ended");
     return false;
   }
   auto call_id = ++state.next_call_id;
-  state.calls.emplace(call_id, hook_call{deadlock.info.id, index});
+  state.calls.emplace(call_id, hook_call{deadlock.info.id, index, hook});
   deadlock.pending_calls.insert(call_id);
   self->send(slot.actor, atom, call_id, deadlock.info);
   return true;
@@ -212,7 +218,8 @@ void ask_approval(detector_pointer self, open_deadlock& deadlock) {
   deadlock.step = open_deadlock::stage::approving;
   auto& plugins = self->state.plugins;
   for (uint32_t i = 0; i < plugins.size(); ++i)
-    call_plugin(self, deadlock, i, before_resolution_atom::value);
+    call_plugin(self, deadlock, i, before_resolution_atom::value,
+                "before_resolution");
   if (deadlock.pending_calls.empty()) {
     resolve(self, deadlock);
     return;
@@ -236,7 +243,7 @@ void choose_victim(detector_pointer self, open_deadlock& deadlock) {
   if (slot != plugins.end()
       && call_plugin(self, deadlock,
                      static_cast<uint32_t>(slot - plugins.begin()),
-                     choose_victim_atom::value)) {
+                     choose_victim_atom::value, "choose_victim")) {
     deadlock.step = open_deadlock::stage::choosing;
     arm_deadline(self, deadlock, config.hook_timeout);
     return;
@@ -331,6 +338,8 @@ void resolve(detector_pointer self, open_deadlock& deadlock) {
   order.message = "deadlock: " + describe_cycle(cycle) + "; owner '"
                   + victim.owner + "' was chosen as victim by policy "
                   + deadlock.info.policy;
+  if (settings(self).release_victim_locks)
+    order.message += ", and its locks are released";
   order.cycle = cycle;
   order.deadlock_id = deadlock.info.id;
   self->send(self->state.scheduler, std::move(order));
@@ -490,10 +499,25 @@ void on_wait_ended(detector_pointer self, const wait_ended& wait) {
   auto it = state.deadlocks.find(id);
   if (it == state.deadlocks.end())
     return;
-  if (it->second.step == open_deadlock::stage::vetoed)
-    end_veto(self, id);
-  else
-    it->second.broken = true;
+  auto& deadlock = it->second;
+  switch (deadlock.step) {
+    case open_deadlock::stage::vetoed:
+      end_veto(self, id);
+      break;
+    case open_deadlock::stage::choosing:
+    case open_deadlock::stage::approving:
+      // The cycle is gone: hooks still deciding about it are not waited for.
+      if (deadlock.step == open_deadlock::stage::choosing)
+        publish(self, event_type::deadlock_detected, deadlock);
+      add_reason(deadlock, "a member stopped waiting before the resolution");
+      finish(self, deadlock, false);
+      break;
+    case open_deadlock::stage::failing:
+      // The victim's lock actor decides: it fails the victim only if it
+      // still waits.
+      deadlock.broken = true;
+      break;
+  }
 }
 
 // -- answers ------------------------------------------------------------------
@@ -546,16 +570,20 @@ void on_answer(detector_pointer self, const hook_answer& answer) {
     auto more = std::min(answer.extend_ms, cap - deadlock.extension_used_ms);
     if (more > 0) {
       deadlock.extension_used_ms += more;
-      arm_deadline(self, deadlock, std::chrono::milliseconds{more});
+      auto remaining = std::max<int64_t>(0, deadlock.deadline_ms
+                                              - now_ms(self));
+      arm_deadline(self, deadlock,
+                   std::chrono::milliseconds{remaining + more});
     }
     return;
   }
+  const char* hook = call->second.hook;
   deadlock.pending_calls.erase(answer.call_id);
   state.calls.erase(call);
 
   if (answer.what == hook_answer::kind::failed)
-    add_reason(deadlock,
-               "plugin '" + slot.name + "' failed: " + answer.text);
+    add_reason(deadlock, "plugin '" + slot.name + "' failed in "
+                           + hook + ": " + answer.text);
   if (deadlock.step == open_deadlock::stage::choosing) {
     on_victim_choice(self, deadlock, slot, answer);
     return;
@@ -585,9 +613,10 @@ void on_deadline(detector_pointer self, uint64_t id, uint64_t generation) {
       continue;
     auto& slot = state.plugins[call->second.plugin];
     ++state.stats.hook_timeouts;
-    log()->warn("plugin '{}' did not answer about deadlock {} in time",
-                slot.name, id);
-    add_reason(deadlock, "plugin '" + slot.name + "' timed out");
+    log()->warn("hook {} of plugin '{}' timed out on deadlock {}",
+                call->second.hook, slot.name, id);
+    add_reason(deadlock, "plugin '" + slot.name + "' timed out in "
+                           + call->second.hook);
     state.calls.erase(call);
   }
   deadlock.pending_calls.clear();

@@ -4,6 +4,7 @@
 
 #include <caf/send.hpp>
 
+#include "actors/deadlock_detector.hpp"
 #include "actors/lock_actor.hpp"
 #include "actors/logger.hpp"
 #include "actors/scheduler_spawn.hpp"
@@ -47,6 +48,19 @@ engine_handles start_engine(caf::actor_system& system, store_backend& store,
     caf::anon_send(context->detector,
                    caf::actor_cast<caf::actor>(handles.scheduler));
   logger("engine")->info("engine started with {} storage", store.name());
+  if (deadlock.enabled)
+    logger("deadlock")->info(
+      "deadlock detection on: timeout {} ms, policy {}{}, fallback {}, "
+      "release_victim_locks {}, prevention {}, hook_timeout {} ms, "
+      "max_extension {} ms, {} plugin instances",
+      deadlock.timeout.count(), to_string_view(deadlock.policy),
+      deadlock.policy == victim_policy::plugin ? ":" + deadlock.policy_plugin
+                                               : std::string{},
+      to_string_view(deadlock.fallback), deadlock.release_victim_locks,
+      deadlock.prevention, deadlock.hook_timeout.count(),
+      deadlock.max_extension.count(), deadlock.hooks.size());
+  else
+    logger("deadlock")->info("deadlock detection off");
   return handles;
 }
 
