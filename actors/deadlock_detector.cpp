@@ -400,6 +400,26 @@ std::vector<deadlock_info> run_detection(detector_pointer self,
   return found;
 }
 
+/// Searches at once and lists the deadlocks of `tenant`: those this search
+/// found, then those still open or vetoed from earlier searches.
+lock_reply detect_now(detector_pointer self, const std::string& tenant) {
+  auto found = run_detection(self, true, tenant);
+  std::set<uint64_t> listed;
+  lock_reply reply;
+  for (auto& info : found) {
+    if (info.cycle.front().key.tenant != tenant)
+      continue;
+    listed.insert(info.id);
+    reply.deadlocks.push_back(std::move(info));
+  }
+  for (const auto& [id, deadlock] : self->state.deadlocks)
+    if (listed.count(id) == 0
+        && deadlock.info.cycle.front().key.tenant == tenant)
+      reply.deadlocks.push_back(deadlock.info);
+  reply.deadlock_counters = self->state.stats;
+  return reply;
+}
+
 void arm_tick(detector_pointer self) {
   auto& state = self->state;
   if (state.tick_pending || state.due_times.empty())
@@ -690,14 +710,7 @@ detector_impl(detector_pointer self,
     [self](wait_started& wait) { on_wait_started(self, wait); },
     [self](wait_ended& wait) { on_wait_ended(self, wait); },
     [self](detect_request& request, reply_sink_ptr& sink) {
-      auto found = run_detection(self, true, request.tenant);
-      lock_reply reply;
-      for (auto& info : found)
-        if (!info.cycle.empty() && info.cycle.front().key.tenant
-                                     == request.tenant)
-          reply.deadlocks.push_back(std::move(info));
-      reply.deadlock_counters = self->state.stats;
-      sink->deliver(std::move(reply));
+      sink->deliver(detect_now(self, request.tenant));
     },
     [self](detect_tick_atom) { on_tick(self); },
     [self](detect_again_atom) { run_detection(self, false); },

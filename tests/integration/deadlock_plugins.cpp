@@ -390,6 +390,14 @@ BOOST_AUTO_TEST_CASE(approval_denied_vetoes) {
   auto counters = fixture.counters();
   BOOST_TEST(counters.vetoed == 1u);
   BOOST_TEST(counters.resolved == 0u);
+
+  // detect still lists the vetoed cycle, which keeps blocking its members.
+  auto listed = fixture.client->detect();
+  BOOST_REQUIRE(listed.ok());
+  BOOST_REQUIRE(listed.deadlocks.size() == 1u);
+  BOOST_TEST(listed.deadlocks.front().id == id);
+  BOOST_TEST(listed.deadlocks.front().outcome == "vetoed");
+  BOOST_TEST(approver.received() == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(approval_without_reply_times_out) {

@@ -351,6 +351,12 @@ BOOST_AUTO_TEST_CASE(veto_leaves_the_cycle_alone) {
   // The same cycle is not asked about again.
   advance(std::chrono::milliseconds{3'000});
   BOOST_TEST(count_events(event_type::deadlock_vetoed) == 1u);
+
+  // Operators still see it.
+  auto reply = send(detect_request{"default"})->replies.front();
+  BOOST_REQUIRE(reply.deadlocks.size() == 1u);
+  BOOST_TEST(reply.deadlocks.front().outcome == "vetoed");
+  BOOST_TEST(count_events(event_type::deadlock_vetoed) == 1u);
 }
 
 BOOST_AUTO_TEST_CASE(silent_hook_times_out_and_resolution_goes_on) {
