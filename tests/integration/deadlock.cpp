@@ -14,8 +14,7 @@
 #include <thread>
 #include <vector>
 
-#include "tests/support/holdfast_service.hpp"
-#include "tests/support/nats_server.hpp"
+#include "tests/support/deadlock_fixture.hpp"
 
 using namespace holdfast;
 using namespace holdfast::test;
@@ -31,17 +30,6 @@ constexpr auto short_timeout = 250ms;
 
 const std::string short_timeout_yaml = "deadlock:\n  timeout: 250ms\n";
 
-resource_key resource(const std::string& workspace) {
-  return {"default", "ci", workspace};
-}
-
-/// Milliseconds since `start` on the steady clock.
-int64_t ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
-
 std::string owner_name(size_t index) {
   return "o" + std::to_string(index);
 }
@@ -50,19 +38,7 @@ std::string workspace_name(size_t index) {
   return "w" + std::to_string(index);
 }
 
-acquire_request make_request(const std::string& workspace, std::string owner,
-                             int64_t wait_ms,
-                             priority level = priority::medium) {
-  acquire_request request;
-  request.key = resource(workspace);
-  request.owner = std::move(owner);
-  request.wait_ms = wait_ms;
-  request.ttl_ms = 60'000;
-  request.level = level;
-  return request;
-}
-
-/// Checks that `cycle` is the ring that `start_ring(size)` builds: owner
+/// Checks that `cycle` is the ring that `start_ring(fixture, size)` builds: owner
 /// o<k> waits for w<k+1>, which the next member o<k+1> holds. Cycles on
 /// the wire carry no tenant, so only the project and workspace are checked.
 void check_ring_cycle(const std::vector<cycle_member>& cycle, size_t size) {
@@ -88,79 +64,18 @@ void check_ring_cycle(const std::vector<cycle_member>& cycle, size_t size) {
   BOOST_TEST(owners.size() == size);
 }
 
-/// One service with its NATS server, a client, the deadlock events of the
-/// default tenant, and the waiting acquires a test started.
-struct deadlock_fixture {
-  explicit deadlock_fixture(std::string yaml)
-      : service(nats.url(), std::move(yaml)) {
-    // Nothing else to do.
+/// Makes o<i> hold w<i> and then wait for w<i+1>, the last owner waiting
+/// for w0. Returns the waits in the order they began.
+std::vector<background_acquire*> start_ring(deadlock_fixture& fixture,
+                                            size_t size) {
+  std::vector<std::string> owners;
+  std::vector<std::string> workspaces;
+  for (size_t i = 0; i < size; ++i) {
+    owners.push_back(owner_name(i));
+    workspaces.push_back(workspace_name(i));
   }
-
-  ~deadlock_fixture() {
-    // Closing the owners makes every acquire still waiting return, so
-    // that the waiters' threads can be joined.
-    for (auto& wait : waits)
-      if (!wait->finished())
-        client->release_owner({"default", wait->request().owner});
-  }
-
-  nats_server nats;
-  holdfast_service service;
-  std::unique_ptr<nats_client> client = service.make_client(10s);
-  event_recorder events{*client, {"default", "deadlock", "", ""}};
-  std::vector<std::unique_ptr<background_acquire>> waits;
-
-  lock_record hold(const std::string& workspace, const std::string& owner) {
-    auto reply = client->acquire(make_request(workspace, owner, 0));
-    BOOST_REQUIRE_MESSAGE(reply.ok(), owner << " could not lock " << workspace
-                                            << ": " << reply.error.message);
-    return reply.lock;
-  }
-
-  uint32_t waiting(const std::string& workspace) {
-    auto reply = client->get({resource(workspace)});
-    return reply.ok() ? reply.waiting : 0;
-  }
-
-  /// Starts a blocking acquire and returns once the service queued it.
-  background_acquire& start_wait(const std::string& workspace,
-                                 const std::string& owner,
-                                 priority level = priority::medium) {
-    auto before = waiting(workspace);
-    waits.push_back(std::make_unique<background_acquire>(
-        service, make_request(workspace, owner, 30'000, level)));
-    auto& wait = *waits.back();
-    BOOST_REQUIRE_MESSAGE(
-        eventually(
-            [&] { return wait.finished() || waiting(workspace) == before + 1; },
-            bounded_wait),
-        owner << " did not start waiting for " << workspace);
-    // The next wait then begins in a later millisecond of the service
-    // clock, so that the youngest request is never a tie.
-    std::this_thread::sleep_for(3ms);
-    return wait;
-  }
-
-  /// Makes o<i> hold w<i> and then wait for w<i+1>, the last owner waiting
-  /// for w0. Returns the waits in the order they began.
-  std::vector<background_acquire*> start_ring(size_t size) {
-    for (size_t i = 0; i < size; ++i)
-      hold(workspace_name(i), owner_name(i));
-    std::vector<background_acquire*> result;
-    for (size_t i = 0; i < size; ++i)
-      result.push_back(
-          &start_wait(workspace_name((i + 1) % size), owner_name(i)));
-    return result;
-  }
-
-  /// Returns the detector's counters. The detect verb runs a detection
-  /// round too, so call it only when no cycle is waiting to be found.
-  deadlock_stats counters() {
-    auto reply = client->detect();
-    BOOST_REQUIRE_MESSAGE(reply.ok(), reply.error.message);
-    return reply.deadlock_counters;
-  }
-};
+  return fixture.start_ring(owners, workspaces);
+}
 
 /// Forms a ring of `size` owners, checks that the youngest request fails
 /// with the cycle, that both events arrive on their subjects, and that the
@@ -176,7 +91,7 @@ void check_ring_resolved(size_t size) {
   event_recorder resolved_on_subject{
       client, {"default", "deadlock.resolved", "ci", "w0"}};
 
-  auto waits = fixture.start_ring(size);
+  auto waits = start_ring(fixture, size);
   auto victim = waits.back();
   auto reply = victim->await(bounded_wait);
   BOOST_REQUIRE_MESSAGE(reply.has_value(), "the victim's acquire still waits");
@@ -196,7 +111,7 @@ void check_ring_resolved(size_t size) {
   BOOST_TEST(detected->deadlock.policy == "youngest");
   BOOST_TEST(detected->deadlock.id > 0u);
   BOOST_TEST(detected->record.owner == victim_owner);
-  BOOST_TEST((detected->record.key == resource("w0")));
+  BOOST_TEST((detected->record.key == ci_resource("w0")));
   BOOST_TEST(detected->record.lock_id.empty());
   check_ring_cycle(detected->deadlock.cycle, size);
 
@@ -226,7 +141,7 @@ void check_ring_resolved(size_t size) {
   BOOST_TEST(fixture.events.count(event_type::deadlock_detected) == 1u);
   BOOST_TEST(fixture.events.count(event_type::deadlock_resolved) == 1u);
   // The victim keeps its lock, which o<size-2> still waits for.
-  auto kept = client.get({resource(workspace_name(size - 1))});
+  auto kept = client.get({ci_resource(workspace_name(size - 1))});
   BOOST_REQUIRE(kept.ok());
   BOOST_TEST(kept.lock.owner == victim_owner);
   BOOST_TEST(kept.waiting == 1u);
@@ -274,7 +189,7 @@ BOOST_AUTO_TEST_CASE(async_victim_ticket_fails) {
           }
           arrived.notify_all();
         });
-  auto accepted = client.acquire_async(make_request("w0", "o1", 30'000), inbox);
+  auto accepted = client.acquire_async(ci_request("w0", "o1", 30'000), inbox);
   BOOST_REQUIRE_MESSAGE(accepted.ok(), accepted.error.message);
 
   std::unique_lock<std::mutex> guard{mutex};
@@ -302,7 +217,7 @@ BOOST_AUTO_TEST_CASE(async_victim_ticket_fails) {
 BOOST_AUTO_TEST_CASE(victim_locks_released_on_request) {
   deadlock_fixture fixture{short_timeout_yaml
                            + "  release_victim_locks: true\n"};
-  auto waits = fixture.start_ring(2);
+  auto waits = start_ring(fixture, 2);
 
   auto victim = waits[1]->await(bounded_wait);
   BOOST_REQUIRE(victim.has_value());
@@ -313,7 +228,7 @@ BOOST_AUTO_TEST_CASE(victim_locks_released_on_request) {
   BOOST_REQUIRE_MESSAGE(granted.has_value(), "o0 still waits for w1");
   BOOST_REQUIRE_MESSAGE(granted->ok(), granted->error.message);
   BOOST_TEST(granted->lock.owner == "o0");
-  BOOST_TEST((granted->lock.key == resource("w1")));
+  BOOST_TEST((granted->lock.key == ci_resource("w1")));
 
   auto resolved
       = fixture.events.await(event_type::deadlock_resolved, bounded_wait);
@@ -328,7 +243,7 @@ BOOST_AUTO_TEST_CASE(victim_locks_released_on_request) {
   auto left = fixture.client->list(by_victim);
   BOOST_REQUIRE(left.ok());
   BOOST_TEST(left.locks.empty());
-  auto again = fixture.client->acquire(make_request("w9", "o1", 0));
+  auto again = fixture.client->acquire(ci_request("w9", "o1", 0));
   BOOST_TEST(again.ok(), again.error.message);
 }
 
@@ -418,7 +333,7 @@ BOOST_AUTO_TEST_CASE(prevention_rejects_closing_wait) {
   auto& o0 = fixture.start_wait("w1", "o0");
 
   auto sent = std::chrono::steady_clock::now();
-  auto refused = client.acquire(make_request("w0", "o1", 10'000));
+  auto refused = client.acquire(ci_request("w0", "o1", 10'000));
   auto took_ms = ms_since(sent);
   BOOST_TEST((refused.error.code == lock_errc::would_deadlock));
   BOOST_TEST_MESSAGE("refusal: " << refused.error.message);
@@ -464,7 +379,7 @@ BOOST_AUTO_TEST_CASE(long_chain_no_false_positive) {
 
 BOOST_AUTO_TEST_CASE(detect_finds_cycle_at_once) {
   deadlock_fixture fixture{"deadlock:\n  timeout: 60s\n"};
-  auto waits = fixture.start_ring(3);
+  auto waits = start_ring(fixture, 3);
 
   auto sent = std::chrono::steady_clock::now();
   auto reply = fixture.client->detect();
@@ -507,9 +422,9 @@ BOOST_AUTO_TEST_CASE(granted_lock_survives_kill) {
     // Only the state after the restart matters.
   });
   BOOST_REQUIRE(
-      client.acquire_async(make_request("w1", "o0", 30'000), inbox).ok());
+      client.acquire_async(ci_request("w1", "o0", 30'000), inbox).ok());
   BOOST_REQUIRE(
-      client.acquire_async(make_request("w0", "o1", 30'000), inbox).ok());
+      client.acquire_async(ci_request("w0", "o1", 30'000), inbox).ok());
   BOOST_REQUIRE(eventually(
       [&] { return fixture.waiting("w0") == 1 && fixture.waiting("w1") == 1; },
       bounded_wait));
@@ -519,7 +434,7 @@ BOOST_AUTO_TEST_CASE(granted_lock_survives_kill) {
 
   // The locks survive, the waits of the cycle do not.
   for (auto [workspace, owner] : {std::pair{"w0", "o0"}, {"w1", "o1"}}) {
-    auto after = client.get({resource(workspace)});
+    auto after = client.get({ci_resource(workspace)});
     BOOST_TEST_INFO(workspace);
     BOOST_REQUIRE(after.ok());
     BOOST_TEST_INFO(workspace);
@@ -527,7 +442,7 @@ BOOST_AUTO_TEST_CASE(granted_lock_survives_kill) {
     BOOST_TEST_INFO(workspace);
     BOOST_TEST(after.waiting == 0u);
   }
-  auto same = client.get({resource("w0")});
+  auto same = client.get({ci_resource("w0")});
   BOOST_TEST(same.lock.token == held.token);
   auto none = client.detect();
   BOOST_REQUIRE(none.ok());

@@ -18,8 +18,7 @@
 #include <nats/nats.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/support/holdfast_service.hpp"
-#include "tests/support/nats_server.hpp"
+#include "tests/support/deadlock_fixture.hpp"
 
 using namespace holdfast;
 using namespace holdfast::test;
@@ -36,26 +35,6 @@ constexpr auto short_timeout = 250ms;
 const std::string plugin_dir = HOLDFAST_PLUGIN_DIR;
 const std::string test_plugin_dir = HOLDFAST_TEST_PLUGIN_DIR;
 const std::string test_hooks = test_plugin_dir + "/libholdfast_test_hooks.so";
-
-resource_key resource(const std::string& workspace) {
-  return {"default", "ci", workspace};
-}
-
-int64_t ms_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
-
-acquire_request make_request(const std::string& workspace, std::string owner,
-                             int64_t wait_ms) {
-  acquire_request request;
-  request.key = resource(workspace);
-  request.owner = std::move(owner);
-  request.wait_ms = wait_ms;
-  request.ttl_ms = 60'000;
-  return request;
-}
 
 /// Returns the `deadlock:` section with the short timeout and `extra`
 /// lines, each indented by two spaces.
@@ -172,82 +151,6 @@ private:
   size_t received_ = 0;
 };
 
-/// One service with plugins, a client, its deadlock events and the waiting
-/// acquires a test started.
-struct plugin_fixture {
-  explicit plugin_fixture(std::string yaml)
-      : service(nats.url(), std::move(yaml)) {
-    // Nothing else to do.
-  }
-
-  ~plugin_fixture() {
-    // Closing the owners makes every acquire still waiting return, so
-    // that the waiters' threads can be joined.
-    for (auto& wait : waits)
-      if (!wait->finished())
-        client->release_owner({"default", wait->request().owner});
-  }
-
-  nats_server nats;
-  holdfast_service service;
-  std::unique_ptr<nats_client> client = service.make_client(10s);
-  event_recorder events{*client, {"default", "deadlock", "", ""}};
-  std::vector<std::unique_ptr<background_acquire>> waits;
-
-  void hold(const std::string& workspace, const std::string& owner) {
-    auto reply = client->acquire(make_request(workspace, owner, 0));
-    BOOST_REQUIRE_MESSAGE(reply.ok(), owner << " could not lock " << workspace
-                                            << ": " << reply.error.message);
-  }
-
-  uint32_t waiting(const std::string& workspace) {
-    auto reply = client->get({resource(workspace)});
-    return reply.ok() ? reply.waiting : 0;
-  }
-
-  /// Starts a blocking acquire and returns once the service queued it.
-  background_acquire& start_wait(const std::string& workspace,
-                                 const std::string& owner) {
-    auto before = waiting(workspace);
-    waits.push_back(std::make_unique<background_acquire>(
-        service, make_request(workspace, owner, 30'000)));
-    auto& wait = *waits.back();
-    BOOST_REQUIRE_MESSAGE(
-        eventually(
-            [&] { return wait.finished() || waiting(workspace) == before + 1; },
-            bounded_wait),
-        owner << " did not start waiting for " << workspace);
-    // The next wait then begins in a later millisecond of the service
-    // clock, so that the youngest request is never a tie.
-    std::this_thread::sleep_for(3ms);
-    return wait;
-  }
-
-  /// Makes owner i hold workspace i and then wait for workspace i+1, the
-  /// last owner waiting for the first workspace. The last owner's request
-  /// is the youngest. Returns the waits in the order they began.
-  std::vector<background_acquire*>
-  start_ring(const std::vector<std::string>& owners,
-             const std::vector<std::string>& workspaces) {
-    BOOST_TEST_REQUIRE(owners.size() == workspaces.size());
-    for (size_t i = 0; i < owners.size(); ++i)
-      hold(workspaces[i], owners[i]);
-    std::vector<background_acquire*> result;
-    for (size_t i = 0; i < owners.size(); ++i)
-      result.push_back(
-          &start_wait(workspaces[(i + 1) % workspaces.size()], owners[i]));
-    return result;
-  }
-
-  /// Returns the detector's counters. The detect verb runs a detection
-  /// round too, so call it only when no cycle is waiting to be found.
-  deadlock_stats counters() {
-    auto reply = client->detect();
-    BOOST_REQUIRE_MESSAGE(reply.ok(), reply.error.message);
-    return reply.deadlock_counters;
-  }
-};
-
 /// Settings of an approval plugin on `subject` for the workspace prod.
 std::string approval_yaml(const std::string& subject,
                           const std::string& approval_timeout,
@@ -325,7 +228,7 @@ serve_with_plugin(const std::string& nats_url, const std::string& library,
 BOOST_AUTO_TEST_SUITE(deadlock_plugins)
 
 BOOST_AUTO_TEST_CASE(approval_granted_resolves) {
-  plugin_fixture fixture{approval_yaml("test.approvals", "5s", "1s")};
+  deadlock_fixture fixture{approval_yaml("test.approvals", "5s", "1s")};
   raw_subscriber approver{fixture.nats.url(), "test.approvals"};
   auto waits = fixture.start_ring({"o0", "o1"}, {"prod", "build"});
 
@@ -361,7 +264,7 @@ BOOST_AUTO_TEST_CASE(approval_granted_resolves) {
 }
 
 BOOST_AUTO_TEST_CASE(approval_denied_vetoes) {
-  plugin_fixture fixture{approval_yaml("test.approvals", "5s", "1s")};
+  deadlock_fixture fixture{approval_yaml("test.approvals", "5s", "1s")};
   raw_subscriber approver{fixture.nats.url(), "test.approvals"};
   auto waits = fixture.start_ring({"o0", "o1"}, {"prod", "build"});
 
@@ -401,7 +304,7 @@ BOOST_AUTO_TEST_CASE(approval_denied_vetoes) {
 }
 
 BOOST_AUTO_TEST_CASE(approval_without_reply_times_out) {
-  plugin_fixture fixture{approval_yaml("test.approvals", "1s", "300ms")};
+  deadlock_fixture fixture{approval_yaml("test.approvals", "1s", "300ms")};
   raw_subscriber approver{fixture.nats.url(), "test.approvals"};
   auto waits = fixture.start_ring({"o0", "o1"}, {"prod", "build"});
 
@@ -436,7 +339,7 @@ BOOST_AUTO_TEST_CASE(approval_without_reply_times_out) {
 BOOST_AUTO_TEST_CASE(approval_without_approver_goes_on) {
   // With a 30 s approval timeout, only an immediate approval resolves the
   // cycle within the bounded wait.
-  plugin_fixture fixture{approval_yaml("test.nobody", "30s", "300ms")};
+  deadlock_fixture fixture{approval_yaml("test.nobody", "30s", "300ms")};
   auto waits = fixture.start_ring({"o0", "o1"}, {"prod", "build"});
 
   auto victim = waits[1]->await(bounded_wait);
@@ -448,7 +351,7 @@ BOOST_AUTO_TEST_CASE(approval_without_approver_goes_on) {
 }
 
 BOOST_AUTO_TEST_CASE(unlisted_workspace_needs_no_approval) {
-  plugin_fixture fixture{approval_yaml("test.approvals", "5s", "1s")};
+  deadlock_fixture fixture{approval_yaml("test.approvals", "5s", "1s")};
   raw_subscriber approver{fixture.nats.url(), "test.approvals"};
   // The pattern other/staging names another project than ci.
   auto waits = fixture.start_ring({"o0", "o1"}, {"build", "staging"});
@@ -469,7 +372,7 @@ BOOST_AUTO_TEST_CASE(notify_publishes_summary) {
   auto library
       = std::filesystem::relative(plugin_dir + "/libholdfast_nats_notify.so")
             .string();
-  plugin_fixture fixture{
+  deadlock_fixture fixture{
       deadlock_yaml() + "plugins:\n"
       + plugin_entry("notify", library, "nats_notify",
                      "      subject: test.notify.{tenant}\n")};
@@ -494,7 +397,7 @@ BOOST_AUTO_TEST_CASE(notify_publishes_summary) {
 }
 
 BOOST_AUTO_TEST_CASE(hanging_hook_does_not_stall) {
-  plugin_fixture fixture{
+  deadlock_fixture fixture{
       deadlock_yaml("  hook_timeout: 300ms\n") + "plugins:\n"
       + plugin_entry("sleepy", test_hooks, "hang", "      sleep_ms: 3000\n")};
 
@@ -523,7 +426,7 @@ BOOST_AUTO_TEST_CASE(hanging_hook_does_not_stall) {
 }
 
 BOOST_AUTO_TEST_CASE(throwing_hook_is_counted) {
-  plugin_fixture fixture{deadlock_yaml() + "plugins:\n"
+  deadlock_fixture fixture{deadlock_yaml() + "plugins:\n"
                          + plugin_entry("faulty", test_hooks, "throw")};
   auto waits = fixture.start_ring({"o0", "o1"}, {"w0", "w1"});
 
@@ -546,7 +449,7 @@ BOOST_AUTO_TEST_CASE(throwing_hook_is_counted) {
 }
 
 BOOST_AUTO_TEST_CASE(plugin_policy_picks_victim) {
-  plugin_fixture fixture{
+  deadlock_fixture fixture{
       deadlock_yaml("  policy: plugin:chooser\n") + "plugins:\n"
       + plugin_entry("chooser", test_hooks, "pick", "      victim: o0\n")};
   // o2 is the youngest; the plugin names o0.
@@ -567,7 +470,7 @@ BOOST_AUTO_TEST_CASE(plugin_policy_picks_victim) {
 BOOST_AUTO_TEST_CASE(record_hook_sees_order) {
   temp_dir directory{"holdfast-record-hook"};
   auto file = directory.file("calls.txt").string();
-  plugin_fixture fixture{
+  deadlock_fixture fixture{
       deadlock_yaml("  policy: plugin:recorder\n") + "plugins:\n"
       + plugin_entry("recorder", test_hooks, "record",
                      "      file: \"" + file + "\"\n      victim: o0\n")};
