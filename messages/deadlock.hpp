@@ -49,7 +49,8 @@ struct deadlock_info {
   std::string outcome;
   /// Set when the victim's locks were released too.
   bool released_locks = false;
-  /// Why the outcome happened, such as "approval hook 'prod' timed out".
+  /// Reason for the outcome, such as "plugin 'prod' timed out in
+  /// before_resolution".
   std::string reason;
 };
 
